@@ -1,0 +1,179 @@
+"""Command-line interface: thin wrappers, one library call per command."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from genopass import __version__
+from genopass.errors import GenopassError
+
+log = logging.getLogger("genopass")
+
+existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+out_path = click.Path(dir_okay=False, path_type=Path)
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=1, show_default=True,
+    help="Threads for compression and parallel steps.",
+)
+
+
+def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a GenopassError into one line on stderr and its exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GenopassError as exc:
+            click.echo(f"genopass: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="genopass")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress at debug level.")
+def main(verbose: bool) -> None:
+    """genopass: harmonise centres' genomes to one pseudonymised GRCh38 dataset."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@main.command()
+@click.argument("vcf", type=existing_file)
+@click.option("--reference", "reference", type=existing_file, required=True,
+              help="Target FASTA (indexed with .fai); its contigs define the target.")
+@click.option("--reference-name", default="GRCh38", show_default=True,
+              help="Name written to ##reference.")
+@click.option("--out", "out", type=out_path, required=True, help="Harmonised .vcf.gz (+ .tbi).")
+@click.option("--rejects", type=out_path, help="Rejected records with a reason (.vcf.gz).")
+@click.option("--accounting", type=out_path, help="Accounting table (.tsv).")
+@click.option("--sample", "samples", multiple=True, metavar="NAME[=NEW]",
+              help="Keep this sample column (renamed to NEW). Repeatable; default: all samples.")
+@click.option("--aliases", type=click.Path(exists=True, path_type=Path),
+              help="Contig alias table (default: the tables shipped with genopass).")
+@click.option("--keep-non-primary", is_flag=True,
+              help="Keep target contigs beyond chr1-22, X, Y, M (default: reject them).")
+@threads_option
+@reports_errors
+def harmonise(vcf: Path, reference: Path, reference_name: str, out: Path, rejects: Path | None,
+              accounting: Path | None, samples: tuple[str, ...], aliases: Path | None,
+              keep_non_primary: bool, threads: int) -> None:
+    """Harmonise one VCF/BCF to the target reference."""
+    from genopass.harmonise import HarmoniseOptions, harmonise_vcf
+
+    result = harmonise_vcf(
+        vcf,
+        HarmoniseOptions(
+            reference=reference,
+            reference_name=reference_name,
+            out=out,
+            rejects=rejects,
+            accounting=accounting,
+            samples=parse_sample_options(samples),
+            alias_table=aliases,
+            keep_non_primary=keep_non_primary,
+            threads=threads,
+        ),
+    )
+    click.echo(result.summary())
+
+
+def parse_sample_options(values: tuple[str, ...]) -> dict[str, str]:
+    """``NAME`` or ``NAME=NEW`` options -> {vcf column: output name}, order kept."""
+    mapping: dict[str, str] = {}
+    for value in values:
+        name, _, new = value.partition("=")
+        if not name:
+            raise click.BadParameter(f"empty sample name in {value!r}", param_hint="--sample")
+        mapping[name] = new or name
+    return mapping
+
+
+@main.command()
+@click.argument("vcfs", nargs=-1, required=True, type=existing_file)
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder that receives variants/ and genotypes/.")
+@click.option("--reference", type=existing_file,
+              help="FASTA whose contig digests go in the metadata.")
+@click.option("--reference-name", default="GRCh38", show_default=True)
+@threads_option
+@reports_errors
+def parquet(vcfs: tuple[Path, ...], out: Path, reference: Path | None, reference_name: str,
+            threads: int) -> None:
+    """Write Parquet tables (variants, genotypes) from harmonised VCFs."""
+    from genopass.parquet import ParquetOptions, vcf_to_parquet
+
+    summary = vcf_to_parquet(
+        list(vcfs),
+        ParquetOptions(out=out, reference=reference, reference_name=reference_name,
+                       threads=threads),
+    )
+    click.echo(summary)
+
+
+@main.command()
+@click.option("--samples", "samples_tsv", type=existing_file, required=True,
+              help="samples.tsv with columns sample and centre.")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Secret key file (else env GENOPASS_PSEUDONYM_KEY).")
+@click.option("--out", "out", type=out_path, required=True, help="pseudonyms.tsv to write.")
+@reports_errors
+def pseudonyms(samples_tsv: Path, key_file: Path | None, out: Path) -> None:
+    """Write the private sample -> pseudonym map."""
+    from genopass.pseudonym import load_key, write_pseudonym_table
+    from genopass.sheets import read_samples
+
+    table = read_samples(samples_tsv)
+    write_pseudonym_table(table, load_key(key_file), out)
+    click.echo(f"wrote {len(table)} pseudonyms to {out}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out", type=out_path, help="Default: FOLDER/MANIFEST.tsv.")
+@reports_errors
+def manifest(folder: Path, out: Path | None) -> None:
+    """Write MANIFEST.tsv (path, size, sha256, md5) of every file under FOLDER."""
+    from genopass.manifest import write_manifest
+
+    target = out or folder / "MANIFEST.tsv"
+    count = write_manifest(folder, target)
+    click.echo(f"wrote {target} ({count} files)")
+
+
+@main.command("demo-data")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", type=int, default=20261124, show_default=True)
+@reports_errors
+def demo_data(outdir: Path, seed: int) -> None:
+    """Generate the demo reference, VCFs and sheets (deterministic from the seed)."""
+    from genopass.demo import generate_demo
+
+    written = generate_demo(outdir, seed=seed)
+    click.echo(f"wrote demo data to {outdir} ({len(written)} files)")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("snakemake_args", nargs=-1, type=click.UNPROCESSED)
+@reports_errors
+def run(snakemake_args: tuple[str, ...]) -> None:
+    """Run the workflow; extra arguments go to Snakemake."""
+    from genopass.runner import run_workflow
+
+    sys.exit(run_workflow(list(snakemake_args)))
+
+
+if __name__ == "__main__":
+    main()

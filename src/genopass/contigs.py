@@ -1,0 +1,157 @@
+"""Contig naming: map each centre's contig names to the target reference's names.
+
+Alias tables (resources/aliases/<build>.tsv) list, for every contig, its UCSC name (the
+target style), its Ensembl/1000 Genomes, RefSeq and GenBank names, its length and whether
+it belongs to the primary assembly.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from genopass.errors import InputError
+from genopass.paths import ALIAS_DIR
+
+PRIMARY_UCSC = re.compile(r"^chr([1-9]|1[0-9]|2[0-2]|X|Y|M)$")
+# Names that are never primary, whatever table knows them: alts, randoms, unplaced,
+# decoys, HLA, EBV, fixes, and the bare accessions that name scaffolds.
+NON_PRIMARY_NAME = re.compile(
+    r"(_random$|_alt$|_fix$|_decoy$|^chrUn_|^Un_|^HLA-|^chrEBV$|^EBV$|^hs37d5$|"
+    r"^(chr)?(GL|KI|JH|KN|KQ|KV|KZ|ML|MU)\d+(v\d+|\.\d+)?|^N[TW]_\d+)"
+)
+
+UNKNOWN_CONTIG = "unknown_contig"
+NON_PRIMARY_CONTIG = "non_primary_contig"
+CONTIG_NOT_IN_REFERENCE = "contig_not_in_reference"
+
+
+@dataclass(frozen=True)
+class ContigAlias:
+    ucsc: str
+    build: str
+    length: int
+    primary: bool
+
+
+@dataclass(frozen=True)
+class ContigDecision:
+    """What happens to the records of one source contig: renamed to ``target`` or rejected."""
+
+    source: str
+    target: str | None
+    reason: str | None
+
+
+class AliasTable:
+    """Every known name of every contig, per build."""
+
+    def __init__(self, rows: Iterable[tuple[str, ContigAlias]]):
+        self._by_name: dict[str, list[ContigAlias]] = {}
+        for name, alias in rows:
+            entries = self._by_name.setdefault(name, [])
+            if alias not in entries:
+                entries.append(alias)
+
+    @classmethod
+    def load(cls, paths: Iterable[Path] | None = None) -> AliasTable:
+        files = sorted(ALIAS_DIR.glob("*.tsv")) if paths is None else list(paths)
+        rows: list[tuple[str, ContigAlias]] = []
+        for path in files:
+            build = path.stem
+            with open(path, newline="") as handle:
+                lines = (line for line in handle if not line.startswith("#"))
+                for number, row in enumerate(csv.DictReader(lines, delimiter="\t"), start=2):
+                    try:
+                        alias = ContigAlias(
+                            ucsc=row["ucsc"], build=build, length=int(row["length"]),
+                            primary=row["class"] == "primary",
+                        )
+                    except (KeyError, ValueError, TypeError) as exc:
+                        raise InputError(f"{path}: row {number}: bad alias row ({exc})") from exc
+                    for column in ("ucsc", "ensembl", "refseq", "genbank"):
+                        if row.get(column):
+                            rows.append((row[column], alias))
+        return cls(rows)
+
+    def lookup(self, name: str) -> list[ContigAlias]:
+        """All contigs (of any build) that carry this name."""
+        return list(self._by_name.get(name, ()))
+
+
+def is_primary_name(ucsc_name: str) -> bool:
+    return PRIMARY_UCSC.match(ucsc_name) is not None
+
+
+def plan_contigs(
+    source: Mapping[str, int | None],
+    target: Mapping[str, int],
+    aliases: AliasTable,
+    *,
+    keep_non_primary: bool = False,
+    target_build: str | None = None,
+    path: Path | str = "input",
+) -> list[ContigDecision]:
+    """Decide, for every source contig (name -> declared length), its target name or reject reason.
+
+    A contig whose declared length contradicts the target contig it maps to means the
+    file is on another build: that is an error, never a silent rename.
+    """
+    decisions: list[ContigDecision] = []
+    for name, length in source.items():
+        decision = _decide(name, length, target, aliases, keep_non_primary, target_build, path)
+        decisions.append(decision)
+    targets = [d.target for d in decisions if d.target]
+    duplicated = {t for t in targets if targets.count(t) > 1}
+    if duplicated:
+        sources = [d.source for d in decisions if d.target in duplicated]
+        raise InputError(
+            f"{path}: contigs {', '.join(sources)} all map to {', '.join(sorted(duplicated))}; "
+            f"a file must name each chromosome once"
+        )
+    return decisions
+
+
+def _decide(
+    name: str,
+    length: int | None,
+    target: Mapping[str, int],
+    aliases: AliasTable,
+    keep_non_primary: bool,
+    target_build: str | None,
+    path: Path | str,
+) -> ContigDecision:
+    known = aliases.lookup(name)
+    if name in target:
+        candidate = name
+    else:
+        in_target = [a for a in known if a.ucsc in target]
+        builds = {a.build for a in in_target}
+        if target_build and in_target and target_build not in builds:
+            raise InputError(
+                f"{path}: contig {name} is a {'/'.join(sorted(builds))} name, but the target "
+                f"reference is {target_build}: declare the file's build in units.tsv or lift "
+                f"it over first"
+            )
+        candidate = in_target[0].ucsc if in_target else None
+    if candidate is None:
+        if any(a.primary for a in known) and not NON_PRIMARY_NAME.search(name):
+            return ContigDecision(name, None, CONTIG_NOT_IN_REFERENCE)
+        if known or NON_PRIMARY_NAME.search(name):
+            return ContigDecision(name, None, NON_PRIMARY_CONTIG)
+        return ContigDecision(name, None, UNKNOWN_CONTIG)
+    target_length = target[candidate]
+    if length is not None and length != target_length:
+        builds = sorted({a.build for a in known if a.length == length})
+        hint = f" (that is the {builds[0]} length)" if builds else ""
+        raise InputError(
+            f"{path}: contig {name} has length {length}{hint} in the header, but {candidate} "
+            f"of the target reference has length {target_length}: the file is on another "
+            f"build or reference; declare its build in units.tsv or lift it over first"
+        )
+    if not keep_non_primary and not is_primary_name(candidate):
+        return ContigDecision(name, None, NON_PRIMARY_CONTIG)
+    return ContigDecision(name, candidate, None)
