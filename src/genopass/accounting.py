@@ -79,9 +79,11 @@ class Accounting:
         contig_rejects = self.rejected_source_records - self.rejected.get("ref_mismatch", 0)
         problems = []
         if self.input_records != self.passed_to_norm + contig_rejects:
-            problems.append(
-                f"input {self.input_records} != entered normalisation {self.passed_to_norm} "
-                f"+ rejected for their contig {contig_rejects}"
+            # The index counts lines it could parse; bcftools reads some malformed lines anyway.
+            raise AccountingError(
+                f"{path}: its index counts {self.input_records} records but "
+                f"{self.passed_to_norm + contig_rejects} were read: the file has malformed "
+                f"lines or a stale index; re-index it with 'tabix -f' and look for errors"
             )
         if self.input_records != self.output_source_records + self.rejected_source_records:
             problems.append(

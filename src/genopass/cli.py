@@ -19,7 +19,10 @@ log = logging.getLogger("genopass")
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 out_path = click.Path(dir_okay=False, path_type=Path)
 threads_option = click.option(
-    "--threads", type=click.IntRange(min=1), default=1, show_default=True,
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
     help="Threads for compression and parallel steps.",
 )
 
@@ -52,24 +55,50 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.argument("vcf", type=existing_file)
-@click.option("--reference", "reference", type=existing_file, required=True,
-              help="Target FASTA (indexed with .fai); its contigs define the target.")
-@click.option("--reference-name", default="GRCh38", show_default=True,
-              help="Name written to ##reference.")
+@click.option(
+    "--reference",
+    "reference",
+    type=existing_file,
+    required=True,
+    help="Target FASTA (indexed with .fai); its contigs define the target.",
+)
+@click.option(
+    "--reference-name", default="GRCh38", show_default=True, help="Name written to ##reference."
+)
 @click.option("--out", "out", type=out_path, required=True, help="Harmonised .vcf.gz (+ .tbi).")
 @click.option("--rejects", type=out_path, help="Rejected records with a reason (.vcf.gz).")
 @click.option("--accounting", type=out_path, help="Accounting table (.tsv).")
-@click.option("--sample", "samples", multiple=True, metavar="NAME[=NEW]",
-              help="Keep this sample column (renamed to NEW). Repeatable; default: all samples.")
-@click.option("--aliases", type=click.Path(exists=True, path_type=Path),
-              help="Contig alias table (default: the tables shipped with genopass).")
-@click.option("--keep-non-primary", is_flag=True,
-              help="Keep target contigs beyond chr1-22, X, Y, M (default: reject them).")
+@click.option(
+    "--sample",
+    "samples",
+    multiple=True,
+    metavar="NAME[=NEW]",
+    help="Keep this sample column (renamed to NEW). Repeatable; default: all samples.",
+)
+@click.option(
+    "--aliases",
+    type=click.Path(exists=True, path_type=Path),
+    help="Contig alias table (default: the tables shipped with genopass).",
+)
+@click.option(
+    "--keep-non-primary",
+    is_flag=True,
+    help="Keep target contigs beyond chr1-22, X, Y, M (default: reject them).",
+)
 @threads_option
 @reports_errors
-def harmonise(vcf: Path, reference: Path, reference_name: str, out: Path, rejects: Path | None,
-              accounting: Path | None, samples: tuple[str, ...], aliases: Path | None,
-              keep_non_primary: bool, threads: int) -> None:
+def harmonise(
+    vcf: Path,
+    reference: Path,
+    reference_name: str,
+    out: Path,
+    rejects: Path | None,
+    accounting: Path | None,
+    samples: tuple[str, ...],
+    aliases: Path | None,
+    keep_non_primary: bool,
+    threads: int,
+) -> None:
     """Harmonise one VCF/BCF to the target reference."""
     from genopass.harmonise import HarmoniseOptions, harmonise_vcf
 
@@ -103,31 +132,47 @@ def parse_sample_options(values: tuple[str, ...]) -> dict[str, str]:
 
 @main.command()
 @click.argument("vcfs", nargs=-1, required=True, type=existing_file)
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder that receives variants/ and genotypes/.")
-@click.option("--reference", type=existing_file,
-              help="FASTA whose contig digests go in the metadata.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder that receives variants/ and genotypes/.",
+)
+@click.option(
+    "--reference", type=existing_file, help="FASTA whose contig digests go in the metadata."
+)
 @click.option("--reference-name", default="GRCh38", show_default=True)
 @threads_option
 @reports_errors
-def parquet(vcfs: tuple[Path, ...], out: Path, reference: Path | None, reference_name: str,
-            threads: int) -> None:
+def parquet(
+    vcfs: tuple[Path, ...], out: Path, reference: Path | None, reference_name: str, threads: int
+) -> None:
     """Write Parquet tables (variants, genotypes) from harmonised VCFs."""
     from genopass.parquet import ParquetOptions, vcf_to_parquet
 
     summary = vcf_to_parquet(
         list(vcfs),
-        ParquetOptions(out=out, reference=reference, reference_name=reference_name,
-                       threads=threads),
+        ParquetOptions(
+            out=out, reference=reference, reference_name=reference_name, threads=threads
+        ),
     )
     click.echo(summary)
 
 
 @main.command()
-@click.option("--samples", "samples_tsv", type=existing_file, required=True,
-              help="samples.tsv with columns sample and centre.")
-@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Secret key file (else env GENOPASS_PSEUDONYM_KEY).")
+@click.option(
+    "--samples",
+    "samples_tsv",
+    type=existing_file,
+    required=True,
+    help="samples.tsv with columns sample and centre.",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Secret key file (else env GENOPASS_PSEUDONYM_KEY).",
+)
 @click.option("--out", "out", type=out_path, required=True, help="pseudonyms.tsv to write.")
 @reports_errors
 def pseudonyms(samples_tsv: Path, key_file: Path | None, out: Path) -> None:

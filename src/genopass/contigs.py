@@ -67,7 +67,9 @@ class AliasTable:
                 for number, row in enumerate(csv.DictReader(lines, delimiter="\t"), start=2):
                     try:
                         alias = ContigAlias(
-                            ucsc=row["ucsc"], build=build, length=int(row["length"]),
+                            ucsc=row["ucsc"],
+                            build=build,
+                            length=int(row["length"]),
                             primary=row["class"] == "primary",
                         )
                     except (KeyError, ValueError, TypeError) as exc:

@@ -77,8 +77,12 @@ def harmonise_vcf(vcf: Path, options: HarmoniseOptions) -> Accounting:
         source = inspect_source(vcf, work)
         samples = _select_samples(source, options.samples)
         plan = plan_contigs(
-            source.contig_lengths, target, aliases, keep_non_primary=options.keep_non_primary,
-            target_build=options.reference_name, path=vcf,
+            source.contig_lengths,
+            target,
+            aliases,
+            keep_non_primary=options.keep_non_primary,
+            target_build=options.reference_name,
+            path=vcf,
         )
         _require_some_target(plan, source, target, vcf)
         normalised = work / "normalised.bcf"
@@ -92,10 +96,11 @@ def harmonise_vcf(vcf: Path, options: HarmoniseOptions) -> Accounting:
         normalised_records, duplicates = _scan_keys(normalised)
         deduplicated = _drop_duplicates(normalised, work) if duplicates else normalised
         out_samples = list(samples.values()) if samples else source.samples
-        accounting = _account(source, plan, norm_stats, normalised_records, len(duplicates),
-                              out_samples)
-        rejects = _collect_rejects(source, plan, samples, norm_stats, duplicates, normalised,
-                                   work)
+        accounting = _account(
+            source, plan, norm_stats, normalised_records, len(duplicates), out_samples
+        )
+        rejects = _collect_rejects(source, plan, samples, norm_stats, duplicates, normalised, work)
+        accounting.check(path=vcf)
         accounting.check_rejects(Counter(reason for reason, _ in rejects), path=vcf)
         final = work / "out.vcf.gz"
         kept = [(name, target[name]) for name in target if _kept(name, options)]
@@ -128,8 +133,9 @@ def inspect_source(vcf: Path, work: Path) -> SourceInfo:
             lengths = {name: header.contigs[name].length for name in header.contigs}
             header_text = str(header)
     except (OSError, ValueError) as exc:
-        raise InputError(f"{vcf}: cannot read the VCF header ({exc}); is it a bgzipped VCF?") \
-            from exc
+        raise InputError(
+            f"{vcf}: cannot read the VCF header ({exc}); is it a bgzipped VCF?"
+        ) from exc
     indexed = _indexed_path(vcf, work)
     counts: dict[str, int] = {}
     for line in run_tool(["bcftools", "index", "-s", indexed], about=vcf).splitlines():
@@ -148,7 +154,12 @@ def _indexed_path(vcf: Path, work: Path) -> Path:
     link = work / ("input" + "".join(vcf.suffixes[-2:]))
     link.symlink_to(vcf.resolve())
     kind = "-c" if vcf.suffix == ".bcf" else "-t"
-    run_tool(["bcftools", "index", kind, link], about=vcf)
+    proc = subprocess.run(["bcftools", "index", kind, str(link)], capture_output=True, text=True)
+    offending = re.search(r'offending line was: "([^"]{0,200})', proc.stderr)
+    if offending:
+        raise InputError(f"{vcf}: malformed record: {offending.group(1)!r}")
+    if proc.returncode != 0:
+        raise InputError(f"{vcf}: cannot index it: {first_error(proc.stderr)}")
     return link
 
 
@@ -202,10 +213,10 @@ def _normalise(
     if renames:
         rename_file = work / "rename.tsv"
         rename_file.write_text("".join(f"{d.source}\t{d.target}\n" for d in renames))
-        stages.append(["bcftools", "annotate", "--no-version", "-Ou", "--rename-chrs",
-                       rename_file])
-    stages.append(["bcftools", "norm", "--no-version", "-Ou", "-m-any", "-f", options.reference,
-                   "-c", "wx"])
+        stages.append(["bcftools", "annotate", "--no-version", "-Ou", "--rename-chrs", rename_file])
+    stages.append(
+        ["bcftools", "norm", "--no-version", "-Ou", "-m-any", "-f", options.reference, "-c", "wx"]
+    )
     stderrs = run_pipeline(stages, about=source.path, stdout=out)
     return _parse_norm_stderr(stderrs[-1], source.path)
 
@@ -225,13 +236,17 @@ def declare_undefined_tags(source: SourceInfo, work: Path) -> SourceInfo:
     """
     scan = subprocess.run(
         ["bcftools", "view", "--no-version", "-Ov", "-o", os.devnull, str(source.indexed_path)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     tags = sorted({m.groups() for m in UNDEFINED_TAG.finditer(scan.stderr)})
     if scan.returncode != 0:
         raise InputError(f"{source.path}: bcftools cannot read it: {first_error(scan.stderr)}")
-    log.warning("%s: declaring tags the header lacks: %s", source.path,
-                ", ".join(f"{kind}/{tag}" for kind, tag in tags))
+    log.warning(
+        "%s: declaring tags the header lacks: %s",
+        source.path,
+        ", ".join(f"{kind}/{tag}" for kind, tag in tags),
+    )
     lines = source.header_text.rstrip("\n").split("\n")
     added = [
         f'##{kind}=<ID={tag},Number=.,Type=String,Description="Not declared by the source; '
@@ -241,8 +256,10 @@ def declare_undefined_tags(source: SourceInfo, work: Path) -> SourceInfo:
     header_file = work / "declared-header.vcf"
     header_file.write_text("\n".join(lines[:-1] + added + lines[-1:]) + "\n")
     fixed = work / "declared.vcf.gz"
-    run_tool(["bcftools", "reheader", "-h", header_file, "-o", fixed, source.indexed_path],
-             about=source.path)
+    run_tool(
+        ["bcftools", "reheader", "-h", header_file, "-o", fixed, source.indexed_path],
+        about=source.path,
+    )
     run_tool(["bcftools", "index", "-t", fixed], about=source.path)
     return replace(source, indexed_path=fixed, header_text=header_file.read_text())
 
@@ -276,7 +293,8 @@ def _scan_keys(bcf: Path) -> tuple[int, list[KeyTuple]]:
     names = ["chrom", "pos", "ref", "alt"]
     proc = subprocess.Popen(
         ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", str(bcf)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     total = 0
     repeats: list[KeyTuple] = []
@@ -312,8 +330,7 @@ def _scan_keys(bcf: Path) -> tuple[int, list[KeyTuple]]:
 
 def _drop_duplicates(bcf: Path, work: Path) -> Path:
     out = work / "deduplicated.bcf"
-    run_tool(["bcftools", "norm", "--no-version", "-Ou", "-d", "exact", "-o", out, bcf],
-             about=bcf)
+    run_tool(["bcftools", "norm", "--no-version", "-Ou", "-d", "exact", "-o", out, bcf], about=bcf)
     return out
 
 
@@ -370,8 +387,9 @@ def _collect_rejects(
 
 
 def _record_lines(source: SourceInfo, args: list) -> list[str]:
-    text = run_tool(["bcftools", "view", "--no-version", "-H", *args, source.indexed_path],
-                    about=source.path)
+    text = run_tool(
+        ["bcftools", "view", "--no-version", "-H", *args, source.indexed_path], about=source.path
+    )
     return text.splitlines()
 
 
@@ -385,9 +403,7 @@ def _mismatch_lines(
     to_source = {d.target: d.source for d in plan if d.target}
     wanted = Counter((to_source[chrom], pos, ref) for chrom, pos, ref in norm.ref_mismatches)
     regions = work / "mismatch-regions.tsv"
-    regions.write_text(
-        "".join(f"{chrom}\t{pos}\t{pos}\n" for chrom, pos, _ in sorted(set(wanted)))
-    )
+    regions.write_text("".join(f"{chrom}\t{pos}\t{pos}\n" for chrom, pos, _ in sorted(set(wanted))))
     found: Counter[tuple[str, int, str]] = Counter()
     for line in _record_lines(source, ["-R", regions, *sample_args]):
         chrom, pos, _id, ref = line.split("\t", 4)[:4]
@@ -403,8 +419,9 @@ def _duplicate_lines(
     wanted = Counter(duplicates)
     sites = work / "duplicate-sites.tsv"
     sites.write_text("".join(f"{c}\t{p}\n" for c, p in sorted({k[:2] for k in duplicates})))
-    text = run_tool(["bcftools", "view", "--no-version", "-H", "-T", sites, normalised],
-                    about=normalised)
+    text = run_tool(
+        ["bcftools", "view", "--no-version", "-H", "-T", sites, normalised], about=normalised
+    )
     seen: Counter[KeyTuple] = Counter()
     for line in text.splitlines():
         chrom, pos, _id, ref, alt = line.split("\t", 5)[:5]
@@ -433,11 +450,22 @@ def _compress_with_header(
     with pysam.VariantFile(str(bcf)) as handle:
         source_header = str(handle.header)
     header_file = work / "header.vcf"
-    header_file.write_text(standard_header(source_header, contigs, options.reference_name,
-                                           samples))
+    header_file.write_text(standard_header(source_header, contigs, options.reference_name, samples))
     compressed = work / "body.vcf.gz"
-    run_tool(["bcftools", "view", "--no-version", "-Oz", "--threads", str(options.threads),
-              "-o", compressed, bcf], about=bcf)
+    run_tool(
+        [
+            "bcftools",
+            "view",
+            "--no-version",
+            "-Oz",
+            "--threads",
+            str(options.threads),
+            "-o",
+            compressed,
+            bcf,
+        ],
+        about=bcf,
+    )
     run_tool(["bcftools", "reheader", "-h", header_file, "-o", out, compressed], about=bcf)
     run_tool(["bcftools", "index", "-t", out], about=out)
 
@@ -468,17 +496,22 @@ def _write_rejects(
     from genopass.header import kept_definitions
 
     kept = kept_definitions(header_lines)
-    fileformat = next((h for h in header_lines if h.startswith("##fileformat")),
-                      "##fileformat=VCFv4.2")
+    fileformat = next(
+        (h for h in header_lines if h.startswith("##fileformat")), "##fileformat=VCFv4.2"
+    )
     contigs = {d.source for d in plan} | {d.target for d in plan if d.target}
     names = list(samples.values()) if samples else source.samples
     columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
     if names:
         columns += ["FORMAT", *names]
-    lines = [fileformat, *kept,
-             f'##INFO=<ID={REJECT_INFO},Number=1,Type=String,Description="Why genopass '
-             f'rejected the record">',
-             *(f"##contig=<ID={c}>" for c in sorted(contigs)), "\t".join(columns)]
+    lines = [
+        fileformat,
+        *kept,
+        f'##INFO=<ID={REJECT_INFO},Number=1,Type=String,Description="Why genopass '
+        f'rejected the record">',
+        *(f"##contig=<ID={c}>" for c in sorted(contigs)),
+        "\t".join(columns),
+    ]
     with atomic_output(path) as tmp:
         with pysam.BGZFile(str(tmp), "wb") as out:
             out.write(("\n".join(lines) + "\n").encode())

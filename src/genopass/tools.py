@@ -60,9 +60,7 @@ def run_tool(args: Sequence[str], *, about: Path | str, stdout: Path | None = No
     return out
 
 
-def run_pipeline(
-    stages: Sequence[Sequence[str]], *, about: Path | str, stdout: Path
-) -> list[str]:
+def run_pipeline(stages: Sequence[Sequence[str]], *, about: Path | str, stdout: Path) -> list[str]:
     """Run ``stage1 | stage2 | ...`` into ``stdout``; return every stage's stderr.
 
     If any stage fails, the error of the earliest failing stage is raised: later stages

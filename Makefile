@@ -1,0 +1,59 @@
+# The two commands users need: `make demo` and `make test`. Each does its own set-up.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+CORES ?= 2
+# Command-line tools the workflow calls (Debian package names).
+DEBIAN_TOOLS := bcftools samtools tabix
+TOOL_COMMANDS := bcftools samtools tabix bgzip
+
+.PHONY: setup tools venv demo demo-data test lint format bench clean
+
+setup: tools venv
+
+tools:
+	@missing=""; for t in $(TOOL_COMMANDS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing$$missing with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TOOLS) >/dev/null; \
+	else \
+		echo "missing tools:$$missing. Install them (Debian/Ubuntu: sudo apt-get install $(DEBIAN_TOOLS))"; \
+		echo "or run the workflow with 'genopass run --sdm conda' (environments in envs/)."; \
+		exit 1; \
+	fi
+
+$(BIN)/genopass: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/genopass
+
+demo-data: setup
+	$(BIN)/genopass demo-data resources/demo
+
+demo: demo-data
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/genopass run --profile workflow/profiles/local --cores $(CORES)
+	@echo "demo export: results/export/demo/ (see README.md, Outputs)"
+
+lint: setup
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/snakefmt --check workflow
+
+format: venv
+	$(BIN)/ruff check --fix src tests scripts
+	$(BIN)/ruff format src tests scripts
+	$(BIN)/snakefmt workflow
+
+test: lint
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q
+
+bench: setup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf results .snakemake resources/demo

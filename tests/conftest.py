@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny files written by the tests themselves, and the shared real data."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pysam
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("GENOPASS_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def write_vcf(path: Path, text: str, *, index: bool = True) -> Path:
+    """Write VCF text (leading spaces of lines stripped) bgzipped, and index it."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    plain = path.with_suffix("") if path.suffix == ".gz" else path
+    # Columns may be written with runs of spaces in tests; VCF needs tabs.
+    body = "\n".join(line if line.startswith("##") else "\t".join(line.split()) for line in lines)
+    plain.write_text(body + "\n")
+    if index:
+        pysam.tabix_index(str(plain), preset="vcf", force=True)
+    else:
+        pysam.tabix_compress(str(plain), str(plain) + ".gz", force=True)
+        plain.unlink()
+    return Path(str(plain) + ".gz")
+
+
+def write_fasta(path: Path, contigs: dict[str, str]) -> Path:
+    with open(path, "w") as handle:
+        for name, seq in contigs.items():
+            handle.write(f">{name}\n")
+            for start in range(0, len(seq), 60):
+                handle.write(seq[start : start + 60] + "\n")
+    pysam.faidx(str(path))
+    return path
+
+
+def random_sequence(length: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choice("ACGT") for _ in range(length))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared real data not present at {SHARED_DATA}")
+    return SHARED_DATA

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import pytest
+
+from genopass.contigs import (
+    CONTIG_NOT_IN_REFERENCE,
+    NON_PRIMARY_CONTIG,
+    UNKNOWN_CONTIG,
+    AliasTable,
+    plan_contigs,
+)
+from genopass.errors import InputError
+
+TARGET = {"chr21": 46709983, "chr22": 50818468, "chrM": 16569}
+
+
+@pytest.fixture(scope="module")
+def aliases() -> AliasTable:
+    return AliasTable.load()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("22", "chr22"),  # Ensembl / 1000 Genomes
+        ("chr22", "chr22"),  # UCSC
+        ("NC_000022.11", "chr22"),  # RefSeq GRCh38
+        ("CM000684.2", "chr22"),  # GenBank GRCh38
+        ("MT", "chrM"),
+        ("NC_012920.1", "chrM"),
+    ],
+)
+def test_each_alias_style_maps_to_the_ucsc_name(aliases, name, expected):
+    (decision,) = plan_contigs({name: None}, TARGET, aliases, target_build="GRCh38")
+    assert decision.target == expected
+    assert decision.reason is None
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("chr22_KI270731v1_random", NON_PRIMARY_CONTIG),
+        ("KI270731.1", NON_PRIMARY_CONTIG),
+        ("NT_187388.1", NON_PRIMARY_CONTIG),
+        ("chrUn_GL000195v1", NON_PRIMARY_CONTIG),
+        ("HLA-A*01:01:01:01", NON_PRIMARY_CONTIG),
+        ("chr6_GL000250v2_alt", NON_PRIMARY_CONTIG),
+        ("chrEBV", NON_PRIMARY_CONTIG),
+        ("hs37d5", NON_PRIMARY_CONTIG),
+        ("chr1", CONTIG_NOT_IN_REFERENCE),
+        ("7", CONTIG_NOT_IN_REFERENCE),
+        ("scaffold_12", UNKNOWN_CONTIG),
+        ("Chr22", UNKNOWN_CONTIG),
+    ],
+)
+def test_rejected_contigs_get_a_reason(aliases, name, reason):
+    (decision,) = plan_contigs({name: None}, TARGET, aliases, target_build="GRCh38")
+    assert decision.target is None
+    assert decision.reason == reason
+
+
+def test_grch37_length_is_an_error_that_names_the_build(aliases):
+    with pytest.raises(
+        InputError,
+        match=r"in.vcf.gz: contig 22 has length 51304566 \(that is "
+        r"the GRCh37 length\).*chr22 .*50818468",
+    ):
+        plan_contigs({"22": 51304566}, TARGET, aliases, target_build="GRCh38", path="in.vcf.gz")
+
+
+def test_grch37_accession_is_an_error(aliases):
+    with pytest.raises(InputError, match="NC_000022.10 is a GRCh37 name"):
+        plan_contigs({"NC_000022.10": None}, TARGET, aliases, target_build="GRCh38")
+
+
+def test_two_names_for_one_chromosome_is_an_error(aliases):
+    with pytest.raises(InputError, match="22, chr22 all map to chr22"):
+        plan_contigs({"22": None, "chr22": None}, TARGET, aliases, target_build="GRCh38")
+
+
+def test_non_primary_target_contigs_are_kept_only_on_request(aliases):
+    target = {**TARGET, "chr22_KI270731v1_random": 150754}
+    (rejected,) = plan_contigs({"KI270731.1": 150754}, target, aliases, target_build="GRCh38")
+    (kept,) = plan_contigs(
+        {"KI270731.1": 150754}, target, aliases, target_build="GRCh38", keep_non_primary=True
+    )
+    assert rejected.reason == NON_PRIMARY_CONTIG
+    assert kept.target == "chr22_KI270731v1_random"
