@@ -19,6 +19,8 @@ REASONS = (
     "duplicate",
 )
 
+MAX_NAMED_SAMPLES = 20
+
 
 class AccountingError(GenopassError):
     """The counts do not add up: a record was lost or invented. Never the user's fault."""
@@ -104,7 +106,10 @@ class Accounting:
 
     def to_frame(self) -> pd.DataFrame:
         row = {
-            "samples": ",".join(self.samples),
+            # A cohort file would make a line of thousands of names: count them instead.
+            "samples": ",".join(self.samples)
+            if len(self.samples) <= MAX_NAMED_SAMPLES
+            else f"{len(self.samples)} samples",
             "input_records": self.input_records,
             "output_source_records": self.output_source_records,
             "rejected_source_records": self.rejected_source_records,
