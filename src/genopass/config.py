@@ -1,0 +1,128 @@
+"""The workflow configuration: load it, validate it against its JSON schema, fill defaults.
+
+The schemas live in ``workflow/schemas/`` so that the Snakefile (through
+``snakemake.utils.validate``) and the package read the very same files.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema import Draft202012Validator, validators
+
+from genopass.errors import InputError, UsageError
+from genopass.paths import WORKFLOW_DIR
+
+SCHEMA_DIR = WORKFLOW_DIR / "schemas"
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The schema ``workflow/schemas/<name>.schema.yaml`` (cached; do not mutate it)."""
+    path = SCHEMA_DIR / f"{name}.schema.yaml"
+    if not path.is_file():
+        raise UsageError(
+            f"genopass schema {path} is missing: install genopass from its source tree "
+            f"('pip install -e .'), which holds workflow/schemas/"
+        )
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _fill_defaults(validator_class: type) -> type:
+    """A validator class that also sets the ``default`` of every absent property."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def properties(
+        validator: Any, props: dict[str, Any], instance: Any, schema: dict[str, Any]
+    ) -> Iterator[jsonschema.ValidationError]:
+        if isinstance(instance, dict):
+            for name, subschema in props.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, props, instance, schema)
+
+    return validators.extend(validator_class, {"properties": properties})
+
+
+DefaultFillingValidator = _fill_defaults(Draft202012Validator)
+
+
+def validator(name: str, fill_defaults: bool = False) -> Draft202012Validator:
+    """A validator for the schema ``name`` (config, samples or units)."""
+    schema = load_schema(name)
+    cls = DefaultFillingValidator if fill_defaults else Draft202012Validator
+    return cls(schema)
+
+
+def first_error(errors: Iterator[jsonschema.ValidationError]) -> jsonschema.ValidationError | None:
+    """The most relevant error of a validation (the deepest, as jsonschema ranks them)."""
+    return jsonschema.exceptions.best_match(errors)
+
+
+def load_config(source: Path | str | Mapping[str, Any]) -> dict[str, Any]:
+    """Read (if a path) and validate the config; return a copy with defaults filled in.
+
+    Raises InputError naming the file, the key and the bad value.
+    """
+    if isinstance(source, Mapping):
+        label = "config"
+        config = copy.deepcopy(dict(source))
+    else:
+        path = Path(source)
+        label = str(path)
+        config = _read_yaml(path)
+    error = first_error(validator("config", fill_defaults=True).iter_errors(config))
+    if error is not None:
+        raise InputError(f"{label}: {describe_config_error(error)}")
+    return config
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputError(f"config file {path} does not exist (start from config/config.yaml)")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise InputError(f"{path}: not valid YAML{line}: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping of keys to values, not {type(data).__name__}")
+    return data
+
+
+def describe_config_error(error: jsonschema.ValidationError) -> str:
+    """One sentence: which key, what is wrong with its value, and what is expected."""
+    key = ".".join(str(part) for part in error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        where = f"under '{key}'" if key else "at the top level"
+        return (
+            f"unknown key {', '.join(repr(name) for name in unknown)} {where}; "
+            f"check the spelling (allowed: {', '.join(allowed)})"
+        )
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if name not in error.instance]
+        where = f"under '{key}'" if key else "at the top level"
+        names = ", ".join(repr(name) for name in missing)
+        described = _describe(error.schema, missing[0]) if missing else ""
+        return f"missing key {names} {where}{described}"
+    description = error.schema.get("description")
+    about = f" ({description})" if description else ""
+    return f"key '{key or '(top level)'}': {error.message}{about}"
+
+
+def _describe(schema: Mapping[str, Any], name: str) -> str:
+    description = schema.get("properties", {}).get(name, {}).get("description")
+    return f" ({description})" if description else ""

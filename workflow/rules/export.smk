@@ -1,0 +1,111 @@
+# The export holds pseudonymised deliverables only: logs and benchmarks go elsewhere, and every
+# rule needs the accounting table, so a sample that fails harmonisation leaves no file here.
+
+
+rule export_vcf:
+    input:
+        unpack(get_harmonised_vcf),
+        accounting=OUTDIR / "harmonise" / "accounting.tsv",
+    output:
+        vcf=EXPORT / "vcf" / "{pseudonym}.vcf.gz",
+        tbi=EXPORT / "vcf" / "{pseudonym}.vcf.gz.tbi",
+    log:
+        LOGS / "export_vcf" / DATASET / "{pseudonym}.log",
+    conda:
+        "../../envs/coreutils.yaml"
+    shell:
+        # the index is copied last so that it is newer than its VCF
+        "(cp {input.vcf:q} {output.vcf:q} && cp {input.tbi:q} {output.tbi:q}) > {log:q} 2>&1"
+
+
+if len(PSEUDONYMS) > 1:
+
+    rule bcftools_merge:
+        input:
+            vcfs=expand(EXPORT / "vcf" / "{pseudonym}.vcf.gz", pseudonym=PSEUDONYMS),
+            tbis=expand(EXPORT / "vcf" / "{pseudonym}.vcf.gz.tbi", pseudonym=PSEUDONYMS),
+            accounting=OUTDIR / "harmonise" / "accounting.tsv",
+        output:
+            vcf=EXPORT / "vcf" / "cohort.vcf.gz",
+            tbi=EXPORT / "vcf" / "cohort.vcf.gz.tbi",
+        log:
+            LOGS / "bcftools_merge" / f"{DATASET}.log",
+        benchmark:
+            BENCHMARKS / "bcftools_merge" / f"{DATASET}.tsv"
+        conda:
+            "../../envs/bcftools.yaml"
+        threads: 2
+        shell:
+            "(bcftools merge -m none --missing-to-ref --no-version --threads {threads}"
+            " -Oz -o {output.vcf:q} {input.vcfs:q}"
+            " && bcftools index -t {output.vcf:q}) > {log:q} 2>&1"
+
+else:
+
+    # A cohort of one: bcftools merge refuses a single file, and there is nothing to merge.
+    rule bcftools_view:
+        input:
+            vcfs=expand(EXPORT / "vcf" / "{pseudonym}.vcf.gz", pseudonym=PSEUDONYMS),
+            tbis=expand(EXPORT / "vcf" / "{pseudonym}.vcf.gz.tbi", pseudonym=PSEUDONYMS),
+            accounting=OUTDIR / "harmonise" / "accounting.tsv",
+        output:
+            vcf=EXPORT / "vcf" / "cohort.vcf.gz",
+            tbi=EXPORT / "vcf" / "cohort.vcf.gz.tbi",
+        log:
+            LOGS / "bcftools_view" / f"{DATASET}.log",
+        benchmark:
+            BENCHMARKS / "bcftools_view" / f"{DATASET}.tsv"
+        conda:
+            "../../envs/bcftools.yaml"
+        threads: 2
+        shell:
+            "(bcftools view --no-version --threads {threads} -Oz -o {output.vcf:q} {input.vcfs:q}"
+            " && bcftools index -t {output.vcf:q}) > {log:q} 2>&1"
+
+
+rule export_parquet:
+    input:
+        vcf=EXPORT / "vcf" / "cohort.vcf.gz",
+        tbi=EXPORT / "vcf" / "cohort.vcf.gz.tbi",
+        fasta=REFERENCE,
+        fai=f"{REFERENCE}.fai",
+        accounting=OUTDIR / "harmonise" / "accounting.tsv",
+    output:
+        directory(EXPORT / "parquet"),
+    log:
+        LOGS / "export_parquet" / f"{DATASET}.log",
+    benchmark:
+        BENCHMARKS / "export_parquet" / f"{DATASET}.tsv"
+    conda:
+        "../../envs/genopass.yaml"
+    threads: 2
+    params:
+        reference_name=config["reference"]["name"],
+    shell:
+        "genopass parquet {input.vcf:q}"
+        " --reference {input.fasta:q} --reference-name {params.reference_name:q}"
+        " --out {output:q} --threads {threads}"
+        " > {log:q} 2>&1"
+
+
+rule export_manifest:
+    input:
+        vcfs=expand(
+            EXPORT / "vcf" / "{pseudonym}.vcf.gz{index}",
+            pseudonym=PSEUDONYMS,
+            index=["", ".tbi"],
+        ),
+        cohort=expand(EXPORT / "vcf" / "cohort.vcf.gz{index}", index=["", ".tbi"]),
+        parquet=EXPORT / "parquet",
+        accounting=OUTDIR / "harmonise" / "accounting.tsv",
+    output:
+        EXPORT / "MANIFEST.tsv",
+    log:
+        LOGS / "export_manifest" / f"{DATASET}.log",
+    benchmark:
+        BENCHMARKS / "export_manifest" / f"{DATASET}.tsv"
+    conda:
+        "../../envs/genopass.yaml"
+    shell:
+        # the folder that holds MANIFEST.tsv: the whole export
+        'genopass manifest "$(dirname {output:q})" --out {output:q} > {log:q} 2>&1'

@@ -1,0 +1,82 @@
+rule samtools_faidx:
+    input:
+        REFERENCE,
+    output:
+        f"{REFERENCE}.fai",
+    log:
+        LOGS / "samtools_faidx" / f"{Path(REFERENCE).name}.log",
+    conda:
+        "../../envs/samtools.yaml"
+    shell:
+        "samtools faidx {input:q} > {log:q} 2>&1"
+
+
+rule write_pseudonyms:
+    input:
+        samples=config["samples"],
+    output:
+        OUTDIR / "private" / "pseudonyms.tsv",
+    log:
+        LOGS / "write_pseudonyms.log",
+    conda:
+        "../../envs/genopass.yaml"
+    params:
+        key=get_key_option,
+        # not used by the command: reruns the rule when the key, and so the pseudonyms, change
+        digest=PSEUDONYMS_DIGEST,
+    shell:
+        "genopass pseudonyms --samples {input.samples:q} {params.key} --out {output:q}"
+        " > {log:q} 2>&1"
+
+
+rule harmonise_vcf:
+    input:
+        vcf=lookup(dpath="{sample}/vcf", within=VCF_INPUTS),
+        fasta=REFERENCE,
+        fai=f"{REFERENCE}.fai",
+    output:
+        vcf=OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.vcf.gz",
+        tbi=OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.vcf.gz.tbi",
+        rejects=OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.rejects.vcf.gz",
+        accounting=OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.accounting.tsv",
+    log:
+        LOGS / "harmonise_vcf" / "{sample}.log",
+    benchmark:
+        BENCHMARKS / "harmonise_vcf" / "{sample}.tsv"
+    conda:
+        "../../envs/genopass.yaml"
+    threads: 2
+    params:
+        reference_name=config["reference"]["name"],
+        sample=get_sample_rename,
+    shell:
+        "genopass harmonise {input.vcf:q}"
+        " --reference {input.fasta:q} --reference-name {params.reference_name:q}"
+        " --sample {params.sample:q}"
+        " --out {output.vcf:q} --rejects {output.rejects:q}"
+        " --accounting {output.accounting:q}"
+        " --threads {threads}"
+        " > {log:q} 2>&1"
+
+
+# Every export rule needs this table, so that one failing sample stops the whole export.
+rule summarise_accounting:
+    input:
+        expand(
+            OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.accounting.tsv",
+            sample=SAMPLES,
+        ),
+    output:
+        OUTDIR / "harmonise" / "accounting.tsv",
+    log:
+        LOGS / "summarise_accounting.log",
+    conda:
+        "../../envs/coreutils.yaml"
+    shell:
+        # the header line of the first table, then the rows of every table
+        'set -- {input:q}; (head -n 1 "$1" && tail -q -n +2 "$@") > {output:q} 2> {log:q}'
+
+
+localrules:
+    write_pseudonyms,
+    summarise_accounting,
