@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-import pandas as pd
 
 from genopass.errors import GenopassError
 
@@ -104,8 +103,8 @@ class Accounting:
         if problems:
             raise AccountingError(f"{path}: accounting does not add up: " + "; ".join(problems))
 
-    def to_frame(self) -> pd.DataFrame:
-        row = {
+    def as_row(self) -> dict[str, object]:
+        return {
             # A cohort file would make a line of thousands of names: count them instead.
             "samples": ",".join(self.samples)
             if len(self.samples) <= MAX_NAMED_SAMPLES
@@ -118,7 +117,18 @@ class Accounting:
             "rejected_duplicate": self.duplicates,
             "output_records": self.output_records,
         }
-        return pd.DataFrame([row])
+
+    def write(self, path: Path) -> None:
+        """The accounting table: a header line and this sample's row (tab separated)."""
+        from genopass.io import atomic_output
+
+        row = self.as_row()
+        with atomic_output(path) as tmp, open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(
+                handle, fieldnames=list(row), delimiter="\t", lineterminator="\n"
+            )
+            writer.writeheader()
+            writer.writerow(row)
 
     def summary(self) -> str:
         reasons = ", ".join(f"{r} {n}" for r, n in self.rejected.items() if n)

@@ -1,13 +1,16 @@
-"""Harmonise one VCF to the target reference in a single stream of bcftools stages.
+"""Harmonise one VCF to the target reference in a single stream, compressed once.
 
-    bcftools view (sample subset, keep target contigs)
-      | bcftools annotate --rename-chrs (centre names -> target names)
-      | bcftools norm -m-any -f REF -c wx (split, left-align, trim; REF mismatches excluded)
-      -> uncompressed BCF -> exact duplicates removed -> bgzip with the standard header -> index
+    [bcftools view -s SAMPLES -T TARGET_CONTIGS]      only when a subset is needed
+      | [bcftools annotate --rename-chrs MAP]          only when names differ
+      | bcftools norm -m-any -f REF -c wx              split, left-align, trim; REF mismatches out
+      | tee >(bcftools query CHROM/POS/REF/ALT | awk)  counts records, lists exact repeats
+      | bcftools norm -d exact                         drops the repeats (first record kept)
+      | bcftools view -H -Oz --threads N               records only: the header is written apart
 
-Everything genopass adds is decided from the header (contig plan, header, pseudonyms) or from
-the few records that are rejected, so the per-record work stays in bcftools. Rejected records
-are fetched again through the index to write the rejects file with a reason each.
+The standard header (definitions kept, contigs of the target, pseudonyms, no paths or people) is
+bgzipped on its own and put in front of the compressed records, so nothing is compressed twice.
+Everything genopass adds is decided from the header or from the few rejected records, which are
+fetched again through the index to write the rejects file with a reason each.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 from collections import Counter
@@ -22,22 +26,31 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import pandas as pd
 import pysam
 
 from genopass.accounting import Accounting
-from genopass.contigs import AliasTable, ContigDecision, plan_contigs
+from genopass.contigs import AliasTable, ContigDecision, is_primary_name, plan_contigs
 from genopass.errors import InputError
 from genopass.fasta import ensure_fai, read_fai
-from genopass.header import scrub_paths, standard_header
+from genopass.header import kept_definitions, scrub_paths, standard_header
 from genopass.io import atomic_output, check_bgzf_complete
-from genopass.tools import PipelineError, first_error, run_pipeline, run_tool
+from genopass.tools import PipelineError, first_error, require_tool, run_pipeline, run_tool
 
 log = logging.getLogger(__name__)
 
 REJECT_INFO = "GENOPASS_REJECT"
 REF_MISMATCH = "ref_mismatch"
 DUPLICATE = "duplicate"
+WHOLE_CONTIG_END = 2**31 - 2
+UNDEFINED_TAG = re.compile(r"\b(INFO|FORMAT) '([^']+)'.* is not defined in the header")
+# Prints every CHROM/POS/REF/ALT seen before at the same position (records arrive sorted), then
+# the number of records. Constant memory: only one position's keys are held.
+REPEATS_AWK = (
+    'BEGIN { FS = "\\t" } '
+    "{ site = $1 FS $2; if (site != last) { delete seen; last = site } "
+    "if (seen[$0]++) print } "
+    'END { print "#records\\t" NR }'
+)
 
 
 @dataclass(frozen=True)
@@ -58,16 +71,25 @@ class SourceInfo:
     """What the header and index say about the input."""
 
     path: Path
-    indexed_path: Path  # the input itself, or a link beside a freshly built index
+    indexed_path: Path  # the input itself, a link beside a fresh index, or a re-headered copy
     samples: list[str]
     contig_lengths: dict[str, int | None]
     records_per_contig: dict[str, int]
     header_text: str
 
 
+@dataclass(frozen=True)
+class StreamResult:
+    records_in: int  # records that entered bcftools norm (its own count)
+    ref_mismatches: list[tuple[str, int, str]]  # target contig, pos, REF as written
+    normalised_records: int  # records that left bcftools norm
+    repeats: list[tuple[str, ...]]  # CHROM, POS, REF, ALT of each exact repeat
+
+
 def harmonise_vcf(vcf: Path, options: HarmoniseOptions) -> Accounting:
     """Harmonise ``vcf``; write output, index, rejects and accounting atomically."""
     vcf = Path(vcf)
+    require_tool("bcftools")
     check_bgzf_complete(vcf)
     ensure_fai(options.reference)
     target = read_fai(options.reference)
@@ -85,35 +107,36 @@ def harmonise_vcf(vcf: Path, options: HarmoniseOptions) -> Accounting:
             path=vcf,
         )
         _require_some_target(plan, source, target, vcf)
+        body = work / "body.vcf.gz"
         normalised = work / "normalised.bcf"
         try:
-            norm_stats = _normalise(source, plan, samples, options, normalised, work)
+            stream = _stream(source, plan, samples, options, body, normalised, work)
         except PipelineError as error:
-            if not undefined_tags(error):
+            if not any(UNDEFINED_TAG.search(err) for err in error.stderrs):
                 raise
             source = declare_undefined_tags(source, work)
-            norm_stats = _normalise(source, plan, samples, options, normalised, work)
-        normalised_records, duplicates = _scan_keys(normalised)
-        deduplicated = _drop_duplicates(normalised, work) if duplicates else normalised
+            stream = _stream(source, plan, samples, options, body, normalised, work)
         out_samples = list(samples.values()) if samples else source.samples
-        accounting = _account(
-            source, plan, norm_stats, normalised_records, len(duplicates), out_samples
+        accounting = _account(source, plan, stream, out_samples)
+        accounting.check(path=vcf)
+
+        kept = [(name, length) for name, length in target.items() if _kept(name, options)]
+        header = standard_header(
+            _stream_header(source, samples), kept, options.reference_name, out_samples
         )
-        rejects = _collect_rejects(source, plan, samples, norm_stats, duplicates, normalised, work)
+        final = work / "out.vcf.gz"
+        _join_header_and_body(header, body, final)
+        rejects = _collect_rejects(source, plan, samples, stream, normalised, work)
+        run_tool(["bcftools", "index", "-t", final], about=vcf)
+        accounting = accounting.with_output(_count_records(final))
         accounting.check(path=vcf)
         accounting.check_rejects(Counter(reason for reason, _ in rejects), path=vcf)
-        final = work / "out.vcf.gz"
-        kept = [(name, target[name]) for name in target if _kept(name, options)]
-        _compress_with_header(deduplicated, final, kept, options, out_samples, work)
-        output_records = _count_records(final, work)
-        accounting = accounting.with_output(output_records)
-        accounting.check(path=vcf)
+
         _publish(final, options.out)
         if options.rejects:
             _write_rejects(options.rejects, source, plan, samples, rejects)
         if options.accounting:
-            with atomic_output(options.accounting) as tmp_table:
-                accounting.to_frame().to_csv(tmp_table, sep="\t", index=False)
+            accounting.write(options.accounting)
     return accounting
 
 
@@ -187,45 +210,113 @@ def _require_some_target(
         )
 
 
-@dataclass(frozen=True)
-class NormStats:
-    records_in: int
-    ref_mismatches: list[tuple[str, int, str]]  # target contig, pos, REF as written
+def _needs_subset(source: SourceInfo, samples: dict[str, str]) -> bool:
+    return bool(samples) and list(samples) != source.samples
 
 
-def _normalise(
+def _selection_stage(
+    source: SourceInfo, plan: list[ContigDecision], samples: dict[str, str], work: Path
+) -> list[str] | None:
+    """``bcftools view`` that subsets samples and contigs, or None when there is nothing to drop."""
+    rejected_records = any(d.reason and source.records_per_contig.get(d.source, 0) for d in plan)
+    subset = _needs_subset(source, samples)
+    if not rejected_records and not subset:
+        return None
+    view = ["bcftools", "view", "--no-version", "-Ou"]
+    if rejected_records:
+        targets = work / "targets.tsv"
+        # Whole-contig targets in a file: contig names may contain ':' or '-'.
+        targets.write_text(
+            "".join(f"{d.source}\t1\t{WHOLE_CONTIG_END}\n" for d in plan if d.target)
+        )
+        view += ["-T", str(targets)]
+    if subset:
+        view += ["-s", ",".join(samples)]
+    return view
+
+
+def _stream(
     source: SourceInfo,
     plan: list[ContigDecision],
     samples: dict[str, str],
     options: HarmoniseOptions,
-    out: Path,
+    body: Path,
+    normalised: Path,
     work: Path,
-) -> NormStats:
-    kept = [d for d in plan if d.target]
-    targets_file = work / "targets.tsv"
-    # Whole-contig targets in a file: contig names may contain ':' or '-'.
-    targets_file.write_text("".join(f"{d.source}\t1\t{2**31 - 2}\n" for d in kept))
-    view = ["bcftools", "view", "--no-version", "-Ou", "-T", targets_file, source.indexed_path]
-    if samples:
-        view[3:3] = ["-s", ",".join(samples)]
-    stages = [view]
-    renames = [d for d in kept if d.source != d.target]
+) -> StreamResult:
+    stages: list[list[str]] = []
+    selection = _selection_stage(source, plan, samples, work)
+    if selection:
+        stages.append([*selection, str(source.indexed_path)])
+    renames = [d for d in plan if d.target and d.source != d.target]
     if renames:
         rename_file = work / "rename.tsv"
         rename_file.write_text("".join(f"{d.source}\t{d.target}\n" for d in renames))
-        stages.append(["bcftools", "annotate", "--no-version", "-Ou", "--rename-chrs", rename_file])
-    stages.append(
-        ["bcftools", "norm", "--no-version", "-Ou", "-m-any", "-f", options.reference, "-c", "wx"]
-    )
-    stderrs = run_pipeline(stages, about=source.path, stdout=out)
-    return _parse_norm_stderr(stderrs[-1], source.path)
+        stages.append(
+            ["bcftools", "annotate", "--no-version", "-Ou", "--rename-chrs", str(rename_file)]
+        )
+    norm = ["bcftools", "norm", "--no-version", "-Ou", "-m-any", "-f", str(options.reference)]
+    norm += ["-c", "wx"]
+    norm_stage = len(stages)
+    stages.append(norm if stages else [*norm, str(source.indexed_path)])
+
+    keys_fifo = work / "keys.fifo"
+    keys_fifo.unlink(missing_ok=True)  # a retry after declaring tags reuses the work folder
+    os.mkfifo(keys_fifo)
+    repeats_file = work / "repeats.tsv"
+    # An uncompressed copy of the normalised stream, read again only if there are repeats.
+    stages.append(["tee", str(keys_fifo), str(normalised)])
+    stages.append(["bcftools", "norm", "--no-version", "-Ou", "-d", "exact"])
+    threads = str(max(1, options.threads))
+    stages.append(["bcftools", "view", "--no-version", "-H", "-Oz", "--threads", threads])
+    # The side branch reads the fifo that tee writes: started first, so tee never blocks alone.
+    with open(repeats_file, "wb") as out:
+        query = subprocess.Popen(
+            ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", str(keys_fifo)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        awk = subprocess.Popen(["awk", REPEATS_AWK], stdin=query.stdout, stdout=out)
+        if query.stdout is not None:
+            query.stdout.close()
+        try:
+            stderrs = run_pipeline(stages, about=source.path, stdout=body)
+        finally:
+            query_err = query.communicate()[1].decode(errors="replace")
+            awk.wait()
+    if query.returncode != 0 or awk.returncode != 0:
+        raise InputError(f"{source.path}: counting normalised records failed: {query_err[-300:]}")
+    records_in, mismatches = _parse_norm_stderr(stderrs[norm_stage], source.path)
+    repeats, normalised_records = _parse_repeats(repeats_file)
+    return StreamResult(records_in, mismatches, normalised_records, repeats)
 
 
-UNDEFINED_TAG = re.compile(r"\b(INFO|FORMAT) '([^']+)'.* is not defined in the header")
+def _parse_norm_stderr(stderr: str, vcf: Path) -> tuple[int, list[tuple[str, int, str]]]:
+    mismatches: list[tuple[str, int, str]] = []
+    total = None
+    for line in stderr.splitlines():
+        if line.startswith("REF_MISMATCH\t"):
+            _, chrom, pos, ref, *_ = line.split("\t")
+            mismatches.append((chrom, int(pos), ref))
+        elif line.startswith("Lines") and "total/split" in line:
+            total = int(line.split("\t")[-1].split("/")[0])
+    if total is None:
+        raise InputError(f"{vcf}: bcftools norm printed no record counts; stderr: {stderr[-300:]}")
+    return total, mismatches
 
 
-def undefined_tags(error: PipelineError) -> bool:
-    return any(UNDEFINED_TAG.search(err) for err in error.stderrs)
+def _parse_repeats(path: Path) -> tuple[list[tuple[str, ...]], int]:
+    repeats: list[tuple[str, ...]] = []
+    records = None
+    for line in path.read_text().splitlines():
+        fields = tuple(line.split("\t"))
+        if fields[0] == "#records":
+            records = int(fields[1])
+        else:
+            repeats.append(fields)
+    if records is None:
+        raise InputError(f"{path}: the record count of the normalised stream is missing")
+    return repeats, records
 
 
 def declare_undefined_tags(source: SourceInfo, work: Path) -> SourceInfo:
@@ -264,83 +355,24 @@ def declare_undefined_tags(source: SourceInfo, work: Path) -> SourceInfo:
     return replace(source, indexed_path=fixed, header_text=header_file.read_text())
 
 
-def _parse_norm_stderr(stderr: str, vcf: Path) -> NormStats:
-    mismatches: list[tuple[str, int, str]] = []
-    total = None
-    for line in stderr.splitlines():
-        if line.startswith("REF_MISMATCH\t"):
-            _, chrom, pos, ref, *_ = line.split("\t")
-            mismatches.append((chrom, int(pos), ref))
-        elif line.startswith("Lines") and "total/split" in line:
-            total = int(line.split("\t")[-1].split("/")[0])
-    if total is None:
-        raise InputError(f"{vcf}: bcftools norm printed no record counts; stderr: {stderr[-300:]}")
-    return NormStats(total, mismatches)
+def _stream_header(source: SourceInfo, samples: dict[str, str]) -> str:
+    """The header the stream's records were written under (a subset adds INFO/AC and AN)."""
+    args = ["bcftools", "view", "--no-version", "-h"]
+    if _needs_subset(source, samples):
+        args += ["-s", ",".join(samples)]
+    return run_tool([*args, source.indexed_path], about=source.path)
 
 
-KeyTuple = tuple[str, str, str, str]  # CHROM, POS, REF, ALT as written
-
-
-def _scan_keys(bcf: Path) -> tuple[int, list[KeyTuple]]:
-    """Count normalised records and list the repeats of CHROM/POS/REF/ALT (first kept).
-
-    Streams ``bcftools query`` through Arrow's CSV reader in batches; only the records at
-    the last position of a batch are carried over, so memory stays bounded.
-    """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    names = ["chrom", "pos", "ref", "alt"]
-    proc = subprocess.Popen(
-        ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", str(bcf)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    total = 0
-    repeats: list[KeyTuple] = []
-    carry = pd.DataFrame(columns=names, dtype=str)
-    try:
-        reader = pacsv.open_csv(
-            proc.stdout,
-            read_options=pacsv.ReadOptions(column_names=names, block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False
-            ),
-        )
-        for batch in reader:
-            frame = batch.to_pandas()
-            total += len(frame)
-            both = pd.concat([carry, frame], ignore_index=True)
-            repeated = both.duplicated(keep="first").to_numpy().copy()
-            repeated[: len(carry)] = False  # carried rows were judged with the last batch
-            repeats.extend(map(tuple, both[repeated].itertuples(index=False, name=None)))
-            last = both.iloc[-1]
-            carry = both[(both.chrom == last.chrom) & (both.pos == last.pos)]
-    except pa.ArrowInvalid as exc:
-        if "Empty CSV file" not in str(exc):
-            raise InputError(f"{bcf}: cannot read normalised records ({exc})") from exc
-    finally:
-        stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        proc.wait()
-    if proc.returncode != 0:
-        raise InputError(f"{bcf}: bcftools query failed: {stderr.strip()[:300]}")
-    return total, repeats
-
-
-def _drop_duplicates(bcf: Path, work: Path) -> Path:
-    out = work / "deduplicated.bcf"
-    run_tool(["bcftools", "norm", "--no-version", "-Ou", "-d", "exact", "-o", out, bcf], about=bcf)
-    return out
+def _join_header_and_body(header: str, body: Path, out: Path) -> None:
+    """Concatenated BGZF members are one valid BGZF file: header block + record blocks."""
+    with pysam.BGZFile(str(out), "wb") as handle:
+        handle.write(header.encode())
+    with open(out, "ab") as sink, open(body, "rb") as records:
+        shutil.copyfileobj(records, sink, 1 << 20)
 
 
 def _account(
-    source: SourceInfo,
-    plan: list[ContigDecision],
-    norm: NormStats,
-    normalised_records: int,
-    duplicates: int,
-    samples: list[str],
+    source: SourceInfo, plan: list[ContigDecision], stream: StreamResult, samples: list[str]
 ) -> Accounting:
     contig_rejects: Counter[str] = Counter()
     for decision in plan:
@@ -351,11 +383,11 @@ def _account(
         input_records=sum(source.records_per_contig.values()),
         rejected={
             **{reason: count for reason, count in sorted(contig_rejects.items())},
-            REF_MISMATCH: len(norm.ref_mismatches),
+            REF_MISMATCH: len(stream.ref_mismatches),
         },
-        passed_to_norm=norm.records_in,
-        normalised_records=normalised_records,
-        duplicates=duplicates,
+        passed_to_norm=stream.records_in,
+        normalised_records=stream.normalised_records,
+        duplicates=len(stream.repeats),
     )
 
 
@@ -366,27 +398,26 @@ def _collect_rejects(
     source: SourceInfo,
     plan: list[ContigDecision],
     samples: dict[str, str],
-    norm: NormStats,
-    duplicates: list[KeyTuple],
+    stream: StreamResult,
     normalised: Path,
     work: Path,
 ) -> list[RejectLine]:
     rejects: list[RejectLine] = []
-    sample_args = ["-s", ",".join(samples)] if samples else []
+    sample_args = ["-s", ",".join(samples)] if _needs_subset(source, samples) else []
     for decision in plan:
         if decision.reason and source.records_per_contig.get(decision.source, 0):
             regions = work / "reject-regions.tsv"
-            regions.write_text(f"{decision.source}\t1\t{2**31 - 2}\n")
-            lines = _record_lines(source, ["-R", regions, *sample_args])
+            regions.write_text(f"{decision.source}\t1\t{WHOLE_CONTIG_END}\n")
+            lines = _record_lines(source, ["-R", str(regions), *sample_args])
             rejects.extend((decision.reason, line) for line in lines)
-    if norm.ref_mismatches:
-        rejects.extend(_mismatch_lines(source, plan, sample_args, norm, work))
-    if duplicates:
-        rejects.extend(_duplicate_lines(duplicates, normalised, work))
+    if stream.ref_mismatches:
+        rejects.extend(_mismatch_lines(source, plan, sample_args, stream, work))
+    if stream.repeats:
+        rejects.extend(_repeat_lines(stream.repeats, normalised, work))
     return rejects
 
 
-def _record_lines(source: SourceInfo, args: list) -> list[str]:
+def _record_lines(source: SourceInfo, args: list[str]) -> list[str]:
     text = run_tool(
         ["bcftools", "view", "--no-version", "-H", *args, source.indexed_path], about=source.path
     )
@@ -396,16 +427,16 @@ def _record_lines(source: SourceInfo, args: list) -> list[str]:
 def _mismatch_lines(
     source: SourceInfo,
     plan: list[ContigDecision],
-    sample_args: list,
-    norm: NormStats,
+    sample_args: list[str],
+    stream: StreamResult,
     work: Path,
 ) -> Iterator[RejectLine]:
     to_source = {d.target: d.source for d in plan if d.target}
-    wanted = Counter((to_source[chrom], pos, ref) for chrom, pos, ref in norm.ref_mismatches)
+    wanted = Counter((to_source[chrom], pos, ref) for chrom, pos, ref in stream.ref_mismatches)
     regions = work / "mismatch-regions.tsv"
-    regions.write_text("".join(f"{chrom}\t{pos}\t{pos}\n" for chrom, pos, _ in sorted(set(wanted))))
+    regions.write_text("".join(f"{c}\t{p}\t{p}\n" for c, p, _ in sorted(set(wanted))))
     found: Counter[tuple[str, int, str]] = Counter()
-    for line in _record_lines(source, ["-R", regions, *sample_args]):
+    for line in _record_lines(source, ["-R", str(regions), *sample_args]):
         chrom, pos, _id, ref = line.split("\t", 4)[:4]
         key = (chrom, int(pos), ref)
         if found[key] < wanted[key]:
@@ -413,19 +444,19 @@ def _mismatch_lines(
             yield REF_MISMATCH, line
 
 
-def _duplicate_lines(
-    duplicates: list[KeyTuple], normalised: Path, work: Path
+def _repeat_lines(
+    repeats: list[tuple[str, ...]], normalised: Path, work: Path
 ) -> Iterator[RejectLine]:
-    wanted = Counter(duplicates)
-    sites = work / "duplicate-sites.tsv"
-    sites.write_text("".join(f"{c}\t{p}\n" for c, p in sorted({k[:2] for k in duplicates})))
+    wanted = Counter(repeats)
+    sites = work / "repeat-sites.tsv"
+    sites.write_text("".join(f"{c}\t{p}\n" for c, p in sorted({k[:2] for k in repeats})))
     text = run_tool(
         ["bcftools", "view", "--no-version", "-H", "-T", sites, normalised], about=normalised
     )
-    seen: Counter[KeyTuple] = Counter()
+    seen: Counter[tuple[str, ...]] = Counter()
     for line in text.splitlines():
-        chrom, pos, _id, ref, alt = line.split("\t", 5)[:5]
-        key = (chrom, pos, ref, alt)
+        key = tuple(line.split("\t", 5)[:5])
+        key = (key[0], key[1], key[3], key[4])
         seen[key] += 1
         # The first record of a key stays in the output; the later ones are the rejects.
         if seen[key] > 1 and wanted[key] > 0:
@@ -434,43 +465,10 @@ def _duplicate_lines(
 
 
 def _kept(contig: str, options: HarmoniseOptions) -> bool:
-    from genopass.contigs import is_primary_name
-
     return options.keep_non_primary or is_primary_name(contig)
 
 
-def _compress_with_header(
-    bcf: Path,
-    out: Path,
-    contigs: list[tuple[str, int]],
-    options: HarmoniseOptions,
-    samples: list[str],
-    work: Path,
-) -> None:
-    with pysam.VariantFile(str(bcf)) as handle:
-        source_header = str(handle.header)
-    header_file = work / "header.vcf"
-    header_file.write_text(standard_header(source_header, contigs, options.reference_name, samples))
-    compressed = work / "body.vcf.gz"
-    run_tool(
-        [
-            "bcftools",
-            "view",
-            "--no-version",
-            "-Oz",
-            "--threads",
-            str(options.threads),
-            "-o",
-            compressed,
-            bcf,
-        ],
-        about=bcf,
-    )
-    run_tool(["bcftools", "reheader", "-h", header_file, "-o", out, compressed], about=bcf)
-    run_tool(["bcftools", "index", "-t", out], about=out)
-
-
-def _count_records(vcf: Path, work: Path) -> int:
+def _count_records(vcf: Path) -> int:
     text = run_tool(["bcftools", "index", "-n", vcf], about=vcf)
     return int(text.strip() or 0)
 
@@ -493,9 +491,6 @@ def _write_rejects(
     rejects: Iterable[RejectLine],
 ) -> None:
     header_lines = [line for line in source.header_text.splitlines() if line.startswith("##")]
-    from genopass.header import kept_definitions
-
-    kept = kept_definitions(header_lines)
     fileformat = next(
         (h for h in header_lines if h.startswith("##fileformat")), "##fileformat=VCFv4.2"
     )
@@ -506,18 +501,16 @@ def _write_rejects(
         columns += ["FORMAT", *names]
     lines = [
         fileformat,
-        *kept,
+        *kept_definitions(header_lines),
         f'##INFO=<ID={REJECT_INFO},Number=1,Type=String,Description="Why genopass '
         f'rejected the record">',
         *(f"##contig=<ID={c}>" for c in sorted(contigs)),
         "\t".join(columns),
     ]
-    with atomic_output(path) as tmp:
-        with pysam.BGZFile(str(tmp), "wb") as out:
-            out.write(("\n".join(lines) + "\n").encode())
-            for reason, line in rejects:
-                fields = line.split("\t")
-                info = fields[7]
-                tag = f"{REJECT_INFO}={reason}"
-                fields[7] = tag if info == "." else f"{info};{tag}"
-                out.write((scrub_paths("\t".join(fields)) + "\n").encode())
+    with atomic_output(path) as tmp, pysam.BGZFile(str(tmp), "wb") as out:
+        out.write(("\n".join(lines) + "\n").encode())
+        for reason, line in rejects:
+            fields = line.split("\t")
+            tag = f"{REJECT_INFO}={reason}"
+            fields[7] = tag if fields[7] == "." else f"{fields[7]};{tag}"
+            out.write((scrub_paths("\t".join(fields)) + "\n").encode())
