@@ -252,9 +252,15 @@ def _stream(
     if renames:
         rename_file = work / "rename.tsv"
         rename_file.write_text("".join(f"{d.source}\t{d.target}\n" for d in renames))
-        stages.append(
-            ["bcftools", "annotate", "--no-version", "-Ou", "--rename-chrs", str(rename_file)]
-        )
+        annotate = [
+            "bcftools",
+            "annotate",
+            "--no-version",
+            "-Ou",
+            "--rename-chrs",
+            str(rename_file),
+        ]
+        stages.append(annotate if stages else [*annotate, str(source.indexed_path)])
     norm = ["bcftools", "norm", "--no-version", "-Ou", "-m-any", "-f", str(options.reference)]
     norm += ["-c", "wx"]
     norm_stage = len(stages)

@@ -250,3 +250,16 @@ Chromosome_1 50 . A C . . . GT 0/1""",
         r"\(Chromosome_1\) maps to the target reference",
     ):
         run(tmp_path, vcf, reference)
+
+
+def test_single_sample_file_with_other_names_and_nothing_to_reject(tmp_path, reference):
+    """Renaming alone (no subset, no rejected contig): the rename stage reads the file itself."""
+    b = base(CHR1, 50)
+    vcf = write_vcf(tmp_path / "plain.vcf", f"""##fileformat=VCFv4.2
+##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
+##contig=<ID=1,length=300>
+#CHROM POS ID REF ALT QUAL FILTER INFO FORMAT LAB_S1
+1 50 . {b} {other(b)} . . . GT 0/1""")
+    accounting, options = run(tmp_path, vcf, reference)
+    assert records(options.out) == [("chr1", 50, b, other(b), (0, 1))]
+    assert accounting.output_records == 1
