@@ -1,0 +1,964 @@
+"""VCF -> Parquet export: a variants table and a long genotypes table, one folder per contig.
+
+bcftools parses the VCF and prints tab-separated text (``bcftools query``); pyarrow's streaming
+CSV reader converts that text into typed record batches that are written straight to Parquet.
+Python never loops over records, so the cost stays close to what bcftools needs to read the file,
+and memory stays bounded by a few batches per running job.
+
+Layout (DESIGN.md, "Export")::
+
+    OUT/variants/chrom=<chrom>/part-0.parquet
+    OUT/genotypes/chrom=<chrom>/part-0.parquet
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import itertools
+import json
+import logging
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from urllib.parse import quote
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from genopass import __version__
+from genopass.errors import InputError, UsageError
+from genopass.io import atomic_directory, check_bgzf_complete
+from genopass.reference import contig_md5s
+
+log = logging.getLogger(__name__)
+
+SOURCE = "genopass parquet"
+BCFTOOLS = "bcftools"
+
+# Text handed to the CSV reader per block. The reader parses blocks on pyarrow's thread pool, a
+# few in flight per job; 1 MiB costs no more CPU than larger blocks and keeps memory low
+# (measured on 1M records: 4 and 16 MiB used 25-50% more peak memory for the same time).
+BLOCK_SIZE = 1 << 20
+PIPE_SIZE = 1 << 20
+# Row groups: up to 1M rows, but the batches of an unwritten row group are held in memory, so
+# their Arrow bytes are capped too (~290k genotype rows, ~100k rows of a wide variants table).
+# 32 and 48 MiB raised peak memory by 40-90 MB at 2 threads and ~90 MB at 8. Fixed, not derived
+# from --threads: the files must not depend on the thread count.
+ROW_GROUP_ROWS = 1_000_000
+ROW_GROUP_BYTES = 16 << 20
+
+GENOTYPES_FILTER = 'GT="alt" | GT="mis"'  # hom-ref calls are implied, never written
+# Up to this many samples one bcftools pass prints site and sample fields together and pyarrow
+# drops the hom-ref calls; beyond it a variants pass and a per-sample filtered genotypes pass run
+# side by side. Measured: 1 sample, one pass 30% faster; 10 samples, two passes 30% faster.
+COMBINED_MAX_SAMPLES = 1
+N_SAMPLE_FIELDS = 5  # GT DP GQ AD{0} AD{1}
+
+
+@dataclass(frozen=True)
+class ParquetOptions:
+    """What ``genopass parquet`` was asked to do."""
+
+    out: Path
+    reference: Path | None = None
+    reference_name: str = "GRCh38"
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One ``##INFO`` or ``##FORMAT`` definition (only what the export needs)."""
+
+    name: str
+    number: str
+    type: str
+
+
+@dataclass(frozen=True)
+class VcfHeader:
+    """The parts of a VCF header that shape the tables."""
+
+    info: tuple[FieldDef, ...]
+    format: dict[str, FieldDef]
+    samples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column as bcftools prints it (``token``) and as the CSV reader types it."""
+
+    name: str
+    token: str
+    csv_type: pa.DataType
+
+
+@dataclass(frozen=True)
+class Source:
+    """Harmonised input VCF(s); several are merged on the fly so each variant appears once."""
+
+    paths: tuple[Path, ...]
+
+    @property
+    def label(self) -> str:
+        return ", ".join(str(p) for p in self.paths)
+
+    def pipeline(self, regions: Path, query_args: Sequence[str]) -> list[list[str]]:
+        """Commands whose last stdout is the query text of one contig (a regions file)."""
+        # bcftools query prints through stdio, which flushes a pipe every 4 KiB: stdbuf makes
+        # that 1 MiB (measured: -0.15 s of system time per million lines, on each side).
+        query = [*_STDBUF, BCFTOOLS, "query", *query_args]
+        if len(self.paths) == 1:
+            return [[*query, "-R", str(regions), str(self.paths[0])]]
+        # Uncompressed BCF between the two processes: no text round trip, no compression.
+        merge = [BCFTOOLS, "merge", "-m", "none", "--missing-to-ref", "--no-version",
+                 "-R", str(regions), "-Ou", *(str(p) for p in self.paths)]  # fmt: skip
+        return [merge, [*query, "-"]]
+
+
+_STDBUF = ("stdbuf", "-o", "1M") if shutil.which("stdbuf") else ()
+MAX_POS = 2**31 - 1
+
+
+def regions_file(folder: Path, contig: str, start: int = 1, end: int = MAX_POS) -> Path:
+    """A bcftools -R file for one region. Region strings (-r) cannot name contigs that contain
+    ':' (HLA-A*01:01:01:01 in GRCh38 analysis sets); a file can."""
+    path = Path(tempfile.mkstemp(prefix="region-", suffix=".tsv", dir=folder)[1])
+    path.write_text(f"{contig}\t{start}\t{end}\n")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Header
+
+
+def parse_header(text: str) -> VcfHeader:
+    """Read INFO/FORMAT definitions and sample names from VCF header text."""
+    info: dict[str, FieldDef] = {}
+    fmt: dict[str, FieldDef] = {}
+    samples: tuple[str, ...] = ()
+    for line in text.splitlines():
+        if line.startswith("##INFO=<") or line.startswith("##FORMAT=<"):
+            attrs = _structured_attrs(line[line.index("<") + 1 : line.rindex(">")])
+            if "ID" not in attrs:
+                continue
+            field = FieldDef(attrs["ID"], attrs.get("Number", "."), attrs.get("Type", "String"))
+            # First definition wins, as in bcftools.
+            (info if line.startswith("##INFO") else fmt).setdefault(field.name, field)
+        elif line.startswith("#CHROM"):
+            samples = tuple(line.split("\t")[9:])
+    return VcfHeader(info=tuple(info.values()), format=fmt, samples=samples)
+
+
+def _structured_attrs(body: str) -> dict[str, str]:
+    """``ID=X,Number=1,Description="a, b"`` -> dict; quoted values may hold commas."""
+    attrs: dict[str, str] = {}
+    i, n = 0, len(body)
+    while i < n:
+        eq = body.find("=", i)
+        if eq < 0:
+            break
+        key = body[i:eq].strip()
+        j = eq + 1
+        if j < n and body[j] == '"':
+            k = j + 1
+            while k < n and body[k] != '"':
+                k += 2 if body[k] == "\\" else 1
+            value, i = body[j + 1 : k], body.find(",", k + 1)
+        else:
+            k = body.find(",", j)
+            value, i = body[j : n if k < 0 else k], k
+        attrs.setdefault(key, value)
+        if i < 0:
+            break
+        i += 1
+    return attrs
+
+
+def info_column(field: FieldDef) -> Column:
+    """Typed column of one INFO field (DESIGN.md: Integer/Float with Number 1 or A, Flag)."""
+    token = f"%INFO/{field.name}"
+    if field.type == "Flag":
+        arrow_type: pa.DataType = pa.bool_()
+    elif field.type == "Integer" and field.number in ("1", "A"):
+        arrow_type = pa.int32()
+    elif field.type == "Float" and field.number in ("1", "A"):
+        arrow_type = pa.float32()
+    else:
+        arrow_type = pa.string()  # as written in the VCF, lists stay comma-separated
+    return Column(f"info_{field.name}", token, arrow_type)
+
+
+def _format_column(header: VcfHeader, name: str, tag: str, index: int | None = None) -> Column:
+    """A FORMAT value as int32; a constant '.' (null) when the header does not define it."""
+    field = header.format.get(tag)
+    token = f"%{tag}" if index is None else f"%{tag}{{{index}}}"
+    if field is None:
+        return Column(name, ".", pa.int32())  # bcftools rejects undefined tags
+    if field.type == "Integer":
+        return Column(name, token, pa.int32())
+    if field.type == "Float":
+        return Column(name, token, pa.float64())  # some callers write DP/GQ as Float
+    log.warning("FORMAT/%s has Type=%s, not a number: %s left empty", tag, field.type, name)
+    return Column(name, ".", pa.int32())
+
+
+# CHROM is not printed: each query reads one contig, so the column is a constant added later.
+VARIANT_FIXED = (
+    Column("pos", "%POS", pa.int64()),
+    Column("ref", "%REF", pa.string()),
+    Column("alt", "%ALT", pa.string()),
+    Column("id", "%ID", pa.string()),
+    Column("qual", "%QUAL", pa.float32()),
+    Column("filter", "%FILTER", pa.string()),
+)
+
+
+def variants_schema(header: VcfHeader) -> pa.Schema:
+    """Arrow schema of the variants table."""
+    fields = [pa.field("chrom", pa.string())]
+    fields += [pa.field(c.name, c.csv_type) for c in VARIANT_FIXED]
+    fields.insert(4, pa.field("variant_key", pa.string()))
+    return pa.schema(fields + [pa.field(c.name, c.csv_type) for c in map(info_column, header.info)])
+
+
+GENOTYPES_SCHEMA = pa.schema(
+    [
+        ("sample", pa.string()),
+        ("chrom", pa.string()),
+        ("pos", pa.int64()),
+        ("ref", pa.string()),
+        ("alt", pa.string()),
+        ("gt", pa.string()),
+        ("dp", pa.int32()),
+        ("gq", pa.int32()),
+        ("ad_ref", pa.int32()),
+        ("ad_alt", pa.int32()),
+    ]
+)
+
+# Columns whose values are (nearly) unique: a dictionary would only be built and thrown away.
+NO_DICTIONARY = frozenset({"pos", "variant_key", "id", "qual"})
+
+
+def sample_columns(header: VcfHeader) -> list[Column]:
+    """The per-sample fields: GT DP GQ AD{0} AD{1}."""
+    return [
+        Column("gt", "%GT", pa.string()),
+        _format_column(header, "dp", "DP"),
+        _format_column(header, "gq", "GQ"),
+        _format_column(header, "ad_ref", "AD", 0),
+        _format_column(header, "ad_alt", "AD", 1),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch transforms (vectorised; raise on records that are not harmonised)
+
+
+class _Multiallelic(Exception):
+    def __init__(self, chrom: str, pos: int, alt: str) -> None:
+        super().__init__(f"{chrom}:{pos}")
+        self.chrom, self.pos, self.alt = chrom, pos, alt
+
+
+# Constants built from raw buffers, never from Python objects: the first conversion of a Python
+# value (pa.scalar, pa.array, pa.repeat, a str or bool passed to a compute function) makes
+# pyarrow import pandas, 0.15-0.2 s of start-up that an export does not need.
+
+
+def _strings(values: Sequence[str]) -> pa.Array:
+    """A string array from its buffers."""
+    data = [v.encode() for v in values]
+    offsets = array("i", itertools.accumulate((len(d) for d in data), initial=0))
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
+    return pa.Array.from_buffers(pa.string(), len(values), buffers)
+
+
+def _int64(value: int) -> pa.Scalar:
+    return pa.Array.from_buffers(pa.int64(), 1, [None, pa.py_buffer(array("q", [value]))])[0]
+
+
+def _zeros(n: int) -> pa.Array:
+    """n int32 zeros: take() indices that repeat the first value."""
+    return pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(bytes(4 * n))])
+
+
+def _repeat(value: pa.Array, n: int) -> pa.Array:
+    """The one value of ``value`` n times."""
+    return pc.take(value, _zeros(n))
+
+
+_DOT = _strings(["."])[0]
+_DASH = _strings(["-"])[0]
+_TRUE = pa.Array.from_buffers(pa.bool_(), 1, [None, pa.py_buffer(b"\x01")])[0]
+
+
+def _no_nulls(values: pa.Array) -> pa.Array:
+    # '.' is the CSV null marker; in these columns it is a real value ('.' ALT, haploid no-call).
+    return pc.fill_null(values, _DOT) if values.null_count else values
+
+
+def _to_int32(values: pa.Array) -> pa.Array:
+    if pa.types.is_floating(values.type):
+        return pc.cast(pc.round(values), pa.int32())
+    return values
+
+
+# (query output batch, contig) -> one batch per table the query feeds
+Transform = Callable[[pa.RecordBatch, str], tuple[pa.RecordBatch, ...]]
+
+
+def _variants_transform(schema: pa.Schema) -> Callable[[pa.RecordBatch, str], pa.RecordBatch]:
+    n_fixed = len(VARIANT_FIXED)
+    flags = [f.type == pa.bool_() for f in schema][n_fixed + 2 :]
+
+    def transform(batch: pa.RecordBatch, contig: str) -> pa.RecordBatch:
+        pos, ref, alt, vid, qual, filt = batch.columns[:n_fixed]
+        chrom = _repeat(_strings([contig]), batch.num_rows)
+        ref, alt = _no_nulls(ref), _no_nulls(alt)
+        multi = pc.match_substring(alt, ",")
+        if pc.any(multi).as_py():
+            i = pc.index(multi, True).as_py()
+            raise _Multiallelic(contig, pos[i].as_py(), alt[i].as_py())
+        key = pc.binary_join_element_wise(chrom, pc.cast(pos, pa.string()), ref, alt, _DASH)
+        # A Flag is present or absent: absent (null) is false, not unknown.
+        infos = [
+            pc.coalesce(col, pc.is_valid(col)) if flag else col
+            for col, flag in zip(batch.columns[n_fixed:], flags, strict=True)
+        ]
+        return pa.RecordBatch.from_arrays(
+            [chrom, pos, ref, alt, key, vid, qual, filt, *infos], schema=schema
+        )
+
+    return transform
+
+
+def _genotypes_transform(batch: pa.RecordBatch, contig: str) -> tuple[pa.RecordBatch, ...]:
+    smp, pos, ref, alt, gt, *numbers = batch.columns
+    arrays = [
+        smp, _repeat(_strings([contig]), batch.num_rows), pos, _no_nulls(ref), _no_nulls(alt),
+        _no_nulls(gt), *(_to_int32(c) for c in numbers),
+    ]  # fmt: skip
+    return (pa.RecordBatch.from_arrays(arrays, schema=GENOTYPES_SCHEMA),)
+
+
+def _written(gt: pa.Array) -> pa.Array:
+    """True where a biallelic GT carries ALT or a missing allele, i.e. is not hom-ref."""
+    has = pc.or_(pc.match_substring(gt, "1"), pc.match_substring(gt, "."))
+    return pc.fill_null(has, _TRUE)  # null is a haploid no-call '.'
+
+
+def _row_keys(gt: pa.Array, n_samples: int, sample: int) -> pa.Array:
+    """row * n_samples + sample for the rows where this sample's call is written."""
+    rows = pc.indices_nonzero(_written(gt)).cast(pa.int64())
+    return pc.add(pc.multiply(rows, _int64(n_samples)), _int64(sample))
+
+
+def _combined_transform(
+    variants: Callable[[pa.RecordBatch, str], pa.RecordBatch], n_site: int, samples: Sequence[str]
+) -> Transform:
+    """Split one wide line per record (site fields, then GT DP GQ AD0 AD1 per sample) into a
+    variants batch and a long genotypes batch, in record then sample order."""
+    names = _strings(samples)
+    n_samples = len(samples)
+    width = N_SAMPLE_FIELDS
+
+    def transform(batch: pa.RecordBatch, contig: str) -> tuple[pa.RecordBatch, ...]:
+        site = variants(batch.select(range(n_site)), contig)  # checks biallelic first
+        per_sample = batch.columns[n_site:]
+        if n_samples == 1:
+            keep = _written(per_sample[0])
+            rows = pc.indices_nonzero(keep)
+            which = _zeros(len(rows))
+            fields = [pc.filter(a, keep) for a in per_sample]
+        else:
+            # (row, sample) pairs in row-major order: sort the keys row * n_samples + sample.
+            keys = pa.chunked_array(
+                [_row_keys(gt, n_samples, s) for s, gt in enumerate(per_sample[0::width])],
+                pa.int64(),
+            )
+            keys = pc.take(keys, pc.sort_indices(keys)).combine_chunks()
+            rows = pc.divide(keys, _int64(n_samples))
+            which = pc.remainder(keys, _int64(n_samples))
+            # Fields concatenated sample-major, so sample s of row i sits at s * n + i.
+            flat = pc.add(pc.multiply(which, _int64(batch.num_rows)), rows)
+            fields = [pc.take(pa.concat_arrays(per_sample[f::width]), flat) for f in range(width)]
+        genotypes = pa.RecordBatch.from_arrays(
+            [
+                pc.take(names, which),
+                *(pc.take(site.column(i), rows) for i in range(4)),  # chrom pos ref alt
+                _no_nulls(fields[0]),
+                *(_to_int32(a) for a in fields[1:]),
+            ],
+            schema=GENOTYPES_SCHEMA,
+        )
+        return site, genotypes
+
+    return transform
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries and jobs: one bcftools pipeline per job, feeding one or two Parquet files
+
+
+@dataclass(frozen=True)
+class _Query:
+    """One bcftools query and how its text becomes rows of one or two tables."""
+
+    name: str
+    args: tuple[str, ...]
+    fmt: str
+    columns: tuple[Column, ...]
+    tables: tuple[str, ...]  # the tables its transform returns batches for, in order
+    transform: Transform
+
+
+@dataclass(frozen=True)
+class _Job:
+    contig: str
+    regions: Path
+    query: _Query | None  # None: the tables get no rows (no samples or no GT)
+    outputs: tuple[tuple[Path, pa.Schema], ...]
+
+
+def plan_queries(header: VcfHeader) -> list[tuple[_Query | None, tuple[str, ...]]]:
+    """The queries that produce both tables for one contig, with the tables each feeds."""
+    v_transform = _variants_transform(variants_schema(header))
+    site = (*VARIANT_FIXED, *map(info_column, header.info))
+    site_fmt = "\t".join(c.token for c in site)
+    variants = _Query(
+        "variants", (), site_fmt + "\\n", site, ("variants",),
+        lambda batch, contig: (v_transform(batch, contig),),
+    )  # fmt: skip
+    if not header.samples or "GT" not in header.format:
+        if header.samples:
+            log.warning("no FORMAT/GT in the header: the genotypes tables stay empty")
+        return [(variants, ("variants",)), (None, ("genotypes",))]
+    per_sample = sample_columns(header)
+    if len(header.samples) <= COMBINED_MAX_SAMPLES:
+        # Few samples: one bcftools pass prints everything, pyarrow drops hom-ref calls.
+        columns = (
+            *site,
+            *(
+                Column(f"s{i}_{c.name}", c.token, c.csv_type)
+                for i in range(len(header.samples))
+                for c in per_sample
+            ),
+        )
+        fmt = site_fmt + "[\t" + "\t".join(c.token for c in per_sample) + "]\\n"
+        tables = ("variants", "genotypes")
+        combined = _Query(
+            "variants+genotypes", (), fmt, columns, tables,
+            _combined_transform(v_transform, len(site), header.samples),
+        )  # fmt: skip
+        return [(combined, tables)]
+    # Many samples: bcftools filters per sample, so hom-ref calls never become text.
+    g_columns = (
+        Column("sample", "%SAMPLE", pa.string()),
+        *VARIANT_FIXED[:3],  # pos ref alt
+        *per_sample,
+    )
+    genotypes = _Query(
+        "genotypes",
+        ("-i", GENOTYPES_FILTER),
+        "[" + "\t".join(c.token for c in g_columns) + "\\n]",
+        g_columns,
+        ("genotypes",),
+        _genotypes_transform,
+    )
+    return [(variants, ("variants",)), (genotypes, ("genotypes",))]
+
+
+class _Cancelled(Exception):
+    """Another job failed; this one stopped early."""
+
+
+class _Runtime:
+    """Shared by all jobs of one export: the stop flag and the processes to stop with it."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen[bytes]] = set()
+
+    def register(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.add(proc)
+            if self.stop.is_set():
+                proc.terminate()
+
+    def unregister(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.stop.set()
+            for proc in self._procs:
+                if proc.poll() is None:
+                    proc.terminate()
+
+
+# A running pipeline stage and the temp file that collects its stderr.
+_Stage = tuple[subprocess.Popen[bytes], IO[bytes]]
+
+
+class _PartWriter:
+    """ParquetWriter that gathers batches into row groups of ~ROW_GROUP_ROWS rows.
+
+    The file is opened at the first row group, so the metadata (contig digests, computed beside
+    the jobs) is needed only then; it goes into the schema, hence into both the Parquet
+    key-value metadata and the Arrow schema that pyarrow/pandas readers show.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        schema: pa.Schema,
+        metadata: Callable[[], dict[str, str]],
+    ) -> None:
+        self.rows = 0
+        self.table = path.parent.parent.name  # <table>/chrom=<contig>/part-0.parquet
+        self._path = path
+        self._schema = schema
+        self._metadata = metadata
+        self._writer: pq.ParquetWriter | None = None
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self._pending_bytes = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        self._pending_bytes += batch.nbytes
+        self.rows += batch.num_rows
+        if self._pending_rows >= ROW_GROUP_ROWS or self._pending_bytes >= ROW_GROUP_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._writer is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            schema = self._schema.with_metadata(self._metadata())
+            self._writer = pq.ParquetWriter(
+                self._path,
+                schema,
+                compression="zstd",
+                use_dictionary=[f.name for f in schema if f.name not in NO_DICTIONARY],
+                # min/max help readers skip row groups on position and numbers; on free
+                # text (ref, alt, variant_key...) they cost time and skip nothing.
+                write_statistics=[
+                    f.name for f in schema if f.name == "chrom" or not pa.types.is_string(f.type)
+                ],
+                sorting_columns=[pq.SortingColumn(schema.get_field_index("pos"))],
+            )
+        if self._pending:
+            table = pa.Table.from_batches(self._pending, self._schema)
+            self._writer.write_table(table, row_group_size=table.num_rows)
+        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
+
+    def close(self) -> None:
+        self._flush()
+        assert self._writer is not None
+        self._writer.close()
+
+    def abort(self) -> None:
+        self._pending = []
+        if self._writer is not None:
+            self._writer.close()
+
+
+def _start(commands: list[list[str]], runtime: _Runtime) -> list[_Stage]:
+    """Start a pipeline; stderr of each stage goes to a temp file (no pipe to fill up)."""
+    started: list[_Stage] = []
+    stdin: IO[bytes] | int = subprocess.DEVNULL
+    for command in commands:
+        err = tempfile.TemporaryFile()
+        try:
+            proc = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, stderr=err)
+        except FileNotFoundError as exc:
+            err.close()
+            _stop_all(started, runtime)
+            raise UsageError(f"{command[0]} not found on PATH: install bcftools >= 1.16") from exc
+        if started:
+            started[-1][0].stdout.close()  # type: ignore[union-attr]  # only the reader holds it
+        _widen_pipe(proc.stdout)
+        runtime.register(proc)
+        started.append((proc, err))
+        stdin = proc.stdout  # type: ignore[assignment]
+    return started
+
+
+def _widen_pipe(pipe: IO[bytes] | None) -> None:
+    """Grow a pipe from 64 KiB to PIPE_SIZE: fewer context switches between bcftools and us."""
+    if pipe is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
+        with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+
+
+def _stop_all(started: list[_Stage], runtime: _Runtime) -> None:
+    for proc, err in started:
+        if proc.stdout:
+            proc.stdout.close()
+        proc.wait()
+        runtime.unregister(proc)
+        err.close()
+
+
+@dataclass(frozen=True)
+class _Stderr:
+    """What a stage printed on stderr: first line, first error, first warning and count."""
+
+    first: str | None = None
+    htslib_error: str | None = None  # "[E::...]": a failure even when the exit code is 0
+    error: str | None = None
+    warning: str | None = None
+    warnings: int = 0
+
+
+def _scan_stderr(err: IO[bytes]) -> _Stderr:
+    # Streamed line by line: a stage can print a warning per record.
+    first = htslib_error = error = warning = None
+    warnings = 0
+    err.seek(0)
+    for raw in err:
+        line = raw.decode(errors="replace").strip()
+        if not line:
+            continue
+        first = first or line
+        if line.startswith("[E::"):
+            htslib_error = htslib_error or line
+        if _is_error(line):
+            error = error or line
+        elif line.startswith("[W::"):
+            warning = warning or line
+            warnings += 1
+    return _Stderr(first, htslib_error, error, warning, warnings)
+
+
+def _is_error(line: str) -> bool:
+    return line.startswith("[E::") or line.startswith("Error") or "error:" in line.lower()
+
+
+def _step_name(args: object) -> str:
+    """'bcftools query' from a command line that may start with stdbuf."""
+    words = [str(a) for a in args] if isinstance(args, list | tuple) else [str(args)]
+    start = words.index(BCFTOOLS) if BCFTOOLS in words else 0
+    return " ".join(words[start : start + 2])
+
+
+def _check_pipeline(started: list[_Stage], label: str, closed_early: bool) -> None:
+    """Raise InputError for the first failed stage (SIGPIPE/TERM after an early stop are ours).
+
+    bcftools 1.16 ``query`` exits 0 after htslib read errors (a corrupt BGZF block mid-file),
+    having printed only the records before it: an ``[E::`` line on stderr is a failure too.
+    """
+    ours = {-signal.SIGPIPE, -signal.SIGTERM} if closed_early else set()
+    for proc, err in started:
+        rc = proc.returncode
+        printed = _scan_stderr(err)
+        step = _step_name(proc.args)
+        if rc != 0 and rc not in ours:
+            first = printed.error or printed.first or "no message"
+            raise InputError(f"{label}: {step} failed (exit {rc}): {first}")
+        if printed.htslib_error and rc not in ours:
+            raise InputError(f"{label}: {step} reported an error: {printed.htslib_error}")
+        if printed.warning:
+            log.warning("%s: %s: %s (%d warnings)", label, step, printed.warning, printed.warnings)
+
+
+def _read_options(columns: Sequence[Column]) -> dict[str, object]:
+    return {
+        "read_options": pacsv.ReadOptions(
+            column_names=[c.name for c in columns], block_size=BLOCK_SIZE, use_threads=True
+        ),
+        "parse_options": pacsv.ParseOptions(
+            delimiter="\t", quote_char=False, escape_char=False, double_quote=False
+        ),
+        "convert_options": pacsv.ConvertOptions(
+            column_types={c.name: c.csv_type for c in columns},
+            null_values=["."],
+            strings_can_be_null=True,
+            true_values=["1"],
+            false_values=["0"],
+        ),
+    }
+
+
+def _run_job(
+    job: _Job, source: Source, runtime: _Runtime, metadata: Callable[[], dict[str, str]]
+) -> list[int]:
+    """Stream one contig through its query into its Parquet file(s); return rows per file."""
+    writers = [_PartWriter(path, schema, metadata) for path, schema in job.outputs]
+    try:
+        if job.query is not None:
+            _stream(job.contig, job.regions, job.query, source, runtime, writers)
+        for writer in writers:
+            writer.close()
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    done = ", ".join(f"{w.table} {w.rows} rows" for w in writers)
+    log.info("%s: %s", job.contig, done)
+    return [w.rows for w in writers]
+
+
+def _stream(
+    contig: str,
+    regions: Path,
+    query: _Query,
+    source: Source,
+    runtime: _Runtime,
+    writers: list[_PartWriter],
+) -> None:
+    started = _start(source.pipeline(regions, [*query.args, "-f", query.fmt]), runtime)
+    stdout = started[-1][0].stdout
+    assert stdout is not None
+    failure: Exception | None = None
+    try:
+        try:
+            if stdout.peek(1):  # type: ignore[attr-defined]  # pyarrow rejects empty input
+                reader = pacsv.open_csv(stdout, **_read_options(query.columns))  # type: ignore[arg-type]
+                for batch in reader:
+                    if runtime.stop.is_set():
+                        break
+                    for writer, out in zip(writers, query.transform(batch, contig), strict=True):
+                        writer.write(out)
+        except (_Multiallelic, pa.ArrowException) as exc:
+            failure = exc
+        finally:
+            stdout.close()  # a bcftools still writing gets SIGPIPE and ends
+            for proc, _err in started:
+                proc.wait()
+                runtime.unregister(proc)
+        if runtime.stop.is_set():
+            raise _Cancelled  # another job failed first; its error is the one to report
+        # A bcftools error explains any conversion failure that followed it: check it first.
+        _check_pipeline(started, source.label, closed_early=failure is not None)
+    finally:
+        for _proc, err in started:
+            err.close()
+    if isinstance(failure, _Multiallelic):
+        raise _multiallelic_error(source, failure.chrom, failure.pos, failure.alt)
+    if failure is not None:
+        found = _find_multiallelic(source, regions)
+        if found:
+            raise _multiallelic_error(source, *found)
+        raise InputError(
+            f"{source.label}: cannot convert the {query.name} of contig {contig}: {failure}"
+        )
+
+
+def _find_multiallelic(source: Source, regions: Path) -> tuple[str, int, str] | None:
+    """First record with several ALT alleles in a region (error path only)."""
+    for path in source.paths:
+        command = [BCFTOOLS, "view", "-H", "-i", "N_ALT>1", "-R", str(regions), str(path)]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+            assert proc.stdout is not None
+            line = proc.stdout.readline().decode(errors="replace")
+            proc.terminate()
+        if line:
+            chrom, pos, _id, _ref, alt = line.split("\t", 5)[:5]
+            return chrom, int(pos), alt
+    return None
+
+
+def _multiallelic_error(source: Source, chrom: str, pos: int, alt: str) -> InputError:
+    where = source.label
+    if len(source.paths) > 1:  # name the input that holds it
+        with tempfile.TemporaryDirectory(prefix="genopass-") as tmp:
+            region = regions_file(Path(tmp), chrom, pos, pos)
+            holders = [p for p in source.paths if _find_multiallelic(Source((p,)), region)]
+        if holders:
+            where = str(holders[0])
+    return InputError(
+        f"{where}: record {chrom}:{pos} is multiallelic (ALT {alt}); genopass parquet needs "
+        f"harmonised biallelic input: run 'genopass harmonise' (or 'bcftools norm -m-any') first"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+def _run_bcftools(command: list[str]) -> tuple[int, str, str]:
+    """(exit code, stdout, first error line) of a short bcftools command."""
+    try:
+        out = subprocess.run(command, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{command[0]} not found on PATH: install bcftools >= 1.16") from exc
+    err = [ln.strip() for ln in out.stderr.decode(errors="replace").splitlines() if ln.strip()]
+    first = next((ln for ln in err if _is_error(ln)), err[0] if err else "no message")
+    return out.returncode, out.stdout.decode(errors="replace"), first
+
+
+def _bcftools_text(command: list[str], label: str) -> str:
+    rc, text, first = _run_bcftools(command)
+    if rc != 0:
+        raise InputError(f"{label}: {' '.join(command[:2])} failed: {first}")
+    return text
+
+
+def _contigs(paths: Sequence[Path]) -> list[str]:
+    """Contigs that hold records, from the indexes, in index order (union over inputs)."""
+    seen: dict[str, None] = {}
+    for path in paths:
+        rc, text, first = _run_bcftools([BCFTOOLS, "index", "-s", str(path)])
+        if rc != 0:
+            raise InputError(
+                f"{path}: no usable index (.tbi or .csi) beside it ({first}); "
+                f"index it with 'bcftools index -t {path}'"
+            )
+        for line in text.splitlines():
+            if line.strip():
+                seen.setdefault(line.split("\t", 1)[0], None)
+    return list(seen)
+
+
+def _read_header(source: Source) -> VcfHeader:
+    if len(source.paths) == 1:
+        command = [BCFTOOLS, "view", "-h", "--no-version", str(source.paths[0])]
+    else:
+        command = [BCFTOOLS, "merge", "--print-header", "--no-version", "-m", "none",
+                   *(str(p) for p in source.paths)]  # fmt: skip
+    return parse_header(_bcftools_text(command, source.label))
+
+
+def partition_dir(table: str, contig: str) -> Path:
+    """``<table>/chrom=<contig>`` with characters unsafe in paths percent-encoded."""
+    return Path(table) / f"chrom={quote(contig, safe='')}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
+def vcf_to_parquet(vcfs: Sequence[Path], options: ParquetOptions) -> str:
+    """Write OUT/variants and OUT/genotypes from harmonised VCFs; return a one-line summary."""
+    if not vcfs:
+        raise UsageError("genopass parquet: give at least one VCF")
+    source = Source(tuple(Path(p) for p in vcfs))
+    for path in source.paths:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+        check_bgzf_complete(path)
+    header = _read_header(source)
+    contigs = _contigs(source.paths)
+    plan = plan_queries(header)
+    schemas = {"variants": variants_schema(header), "genotypes": GENOTYPES_SCHEMA}
+    runtime = _Runtime()
+    out = Path(options.out)
+    # Digesting a whole genome takes seconds: run it beside the jobs, which need it only when
+    # they open their files.
+    with ThreadPoolExecutor(max_workers=1) as digester:
+        digests: Future[dict[str, str]] | None = (
+            digester.submit(contig_md5s, options.reference) if options.reference else None
+        )
+
+        def metadata() -> dict[str, str]:
+            found = digests.result() if digests else {}
+            return {
+                "genopass_version": __version__,
+                "reference": options.reference_name,
+                "contig_digests": json.dumps(found, separators=(",", ":")),
+                "source": SOURCE,
+            }
+
+        with (
+            atomic_directory(out) as tmp,
+            tempfile.TemporaryDirectory(prefix="genopass-regions-") as scratch,
+        ):
+            regions = {contig: regions_file(Path(scratch), contig) for contig in contigs}
+            for table in schemas:
+                (tmp / table).mkdir()
+            # Up to `threads` contigs at once, each with all of its queries running.
+            workers = max(1, options.threads) * len(plan)
+            jobs = [
+                _Job(
+                    contig,
+                    regions[contig],
+                    query,
+                    tuple(
+                        (tmp / partition_dir(t, contig) / "part-0.parquet", schemas[t])
+                        for t in tables
+                    ),
+                )
+                for contig in contigs
+                for query, tables in plan
+            ]
+            with _memory_pool():
+                rows = _run_jobs(jobs, source, runtime, metadata, workers)
+            metadata()  # a FASTA error surfaces even when no file was opened
+    totals = {"variants": 0, "genotypes": 0}
+    for (_query, tables), counts in zip(plan * len(contigs), rows, strict=True):
+        for table, count in zip(tables, counts, strict=True):
+            totals[table] += count
+    return (
+        f"wrote {totals['variants']} variants and {totals['genotypes']} genotype rows "
+        f"({len(contigs)} contig{'' if len(contigs) == 1 else 's'}) to {out}"
+    )
+
+
+@contextlib.contextmanager
+def _memory_pool() -> Iterator[None]:
+    """Allocate from jemalloc during the export when pyarrow has it.
+
+    Batches are allocated on pyarrow's threads and freed on the job threads; mimalloc (pyarrow's
+    default) then keeps more memory per thread: with 8 threads on a 100-sample file, peak RSS
+    was 480 MB with mimalloc and 400 MB with jemalloc, for less CPU time. The previous default
+    comes back afterwards (buffers remember the pool they came from).
+    """
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except (NotImplementedError, pa.ArrowNotImplementedError):
+        yield
+        return
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pool)
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
+def _run_jobs(
+    jobs: Sequence[_Job],
+    source: Source,
+    runtime: _Runtime,
+    metadata: Callable[[], dict[str, str]],
+    workers: int,
+) -> list[list[int]]:
+    """Run jobs on ``workers`` threads; on the first failure stop the others and raise it."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(_run_job, job, source, runtime, metadata) for job in jobs]
+        try:
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:  # Ctrl-C: stop bcftools instead of waiting for every job
+            runtime.cancel()
+            for future in futures:
+                future.cancel()
+            raise
+        failed = [f for f in futures if f in done and f.exception() is not None]
+        if failed:
+            runtime.cancel()
+            for future in pending:
+                future.cancel()
+            wait(pending)
+            # Report a real error in job order, not a cancellation it caused.
+            errors = [f.exception() for f in futures if f.done() and not f.cancelled()]
+            real = [e for e in errors if e is not None and not isinstance(e, _Cancelled)]
+            raise real[0] if real else failed[0].exception()  # type: ignore[misc]
+        return [f.result() for f in futures]

@@ -1,0 +1,213 @@
+"""The demo end to end, as `make demo` runs it: every promise of the export checked."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pysam
+import pytest
+
+from genopass.paths import REPO_ROOT
+
+pytestmark = pytest.mark.workflow
+
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+ENV.pop("GENOPASS_PSEUDONYM_KEY", None)
+
+
+def run_demo(workdir: Path) -> Path:
+    subprocess.run(
+        [str(BIN / "genopass"), "demo-data", "resources/demo"],
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+        env=ENV,
+    )
+    shutil.copytree(REPO_ROOT / "config", workdir / "config")
+    proc = subprocess.run(
+        [str(BIN / "genopass"), "run", "--cores", "2"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return workdir / "results"
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    return run_demo(tmp_path_factory.mktemp("demo1"))
+
+
+@pytest.fixture(scope="module")
+def export(results: Path) -> Path:
+    return results / "export" / "demo"
+
+
+@pytest.fixture(scope="module")
+def pseudonyms(results: Path) -> dict[str, str]:
+    table = pd.read_csv(results / "private" / "pseudonyms.tsv", sep="\t", dtype=str)
+    return dict(zip(table["sample"], table["pseudonym"], strict=True))
+
+
+def sample_vcfs(export: Path) -> list[Path]:
+    return sorted(p for p in (export / "vcf").glob("*.vcf.gz") if p.name != "cohort.vcf.gz")
+
+
+def test_export_has_the_promised_files(export, pseudonyms):
+    names = {p.relative_to(export).as_posix() for p in export.rglob("*") if p.is_file()}
+    for pseudonym in pseudonyms.values():
+        assert f"vcf/{pseudonym}.vcf.gz" in names
+        assert f"vcf/{pseudonym}.vcf.gz.tbi" in names
+    assert {
+        "vcf/cohort.vcf.gz",
+        "vcf/cohort.vcf.gz.tbi",
+        "MANIFEST.tsv",
+        "parquet/variants/chrom=chr21/part-0.parquet",
+        "parquet/variants/chrom=chr22/part-0.parquet",
+        "parquet/genotypes/chrom=chr21/part-0.parquet",
+        "parquet/genotypes/chrom=chr22/part-0.parquet",
+    } <= names
+    assert not (export / "private").exists()
+
+
+def test_harmonised_records_equal_the_demo_truth(results, export, pseudonyms):
+    """Each centre's delivery, whatever its naming and representation, ends as the truth."""
+    truth_dir = results.parent / "resources" / "demo" / "truth"
+    for sample, pseudonym in pseudonyms.items():
+        truth = pd.read_csv(truth_dir / f"{sample}.tsv", sep="\t", dtype=str)
+        expected = list(truth.itertuples(index=False, name=None))
+        with pysam.VariantFile(str(export / "vcf" / f"{pseudonym}.vcf.gz")) as vcf:
+            assert list(vcf.header.samples) == [pseudonym]
+            got = []
+            for rec in vcf:
+                call = rec.samples[0]
+                sep = "|" if call.phased else "/"
+                gt = sep.join("." if a is None else str(a) for a in call["GT"])
+                got.append((rec.chrom, str(rec.pos), rec.ref, rec.alts[0], gt))
+        # records at one position may come in any order (VCF leaves it open)
+        assert sorted(got) == sorted(expected), sample
+
+
+def test_contigs_are_ucsc_and_records_biallelic_and_normalised(results, export):
+    fasta = results.parent / "resources" / "demo" / "GRCh38.demo.fa"
+    for vcf in [*sample_vcfs(export), export / "vcf" / "cohort.vcf.gz"]:
+        with pysam.VariantFile(str(vcf)) as handle:
+            assert list(handle.header.contigs) == ["chr21", "chr22"]
+            for rec in handle:
+                assert rec.chrom in {"chr21", "chr22"}
+                assert len(rec.alts) == 1, f"{vcf.name}: multiallelic {rec.chrom}:{rec.pos}"
+        check = subprocess.run(
+            ["bcftools", "norm", "--check-ref", "e", "-f", str(fasta), "-o", os.devnull, str(vcf)],
+            capture_output=True,
+            text=True,
+        )
+        assert check.returncode == 0, check.stderr
+        total, split, realigned, skipped = check.stderr.strip().split("\t")[-1].split("/")
+        assert int(total) > 0
+        assert (split, realigned, skipped) == ("0", "0", "0"), vcf.name
+
+
+def test_accounting_adds_up_for_every_sample(results, pseudonyms):
+    table = pd.read_csv(results / "harmonise" / "accounting.tsv", sep="\t")
+    assert sorted(table["samples"]) == sorted(pseudonyms.values())
+    assert (
+        table.input_records == table.output_source_records + table.rejected_source_records
+    ).all()
+    assert (
+        table.output_records
+        == table.output_source_records + table.split_added - table.rejected_duplicate
+    ).all()
+    by_sample = table.set_index("samples")
+    # the deliberate faults of the demo, each in its place
+    assert by_sample.loc[pseudonyms["A-001"], "rejected_non_primary_contig"] == 1
+    assert by_sample.loc[pseudonyms["C-001"], "rejected_ref_mismatch"] == 1
+    assert by_sample.loc[pseudonyms["B-001"], "rejected_duplicate"] >= 1
+    assert table.rejected_source_records.sum() > 0
+
+
+def exported_bytes(export: Path) -> list[tuple[Path, bytes]]:
+    """Every exported file's bytes, plus its decompressed content (gzip) or its values (Parquet)."""
+    contents = []
+    for path in sorted(p for p in export.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        contents.append((path, data))
+        if path.name.endswith(".gz"):
+            contents.append((path, gzip.decompress(data)))
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+            metadata = pq.read_metadata(path).metadata or {}
+            text = table.to_pandas().to_csv() + repr(metadata)
+            contents.append((path, text.encode()))
+    return contents
+
+
+def test_no_sample_id_path_or_user_name_in_any_byte_of_the_export(results, export):
+    samples = pd.read_csv(results.parent / "config" / "samples.tsv", sep="\t", dtype=str)
+    units = pd.read_csv(results.parent / "config" / "units.tsv", sep="\t", dtype=str)
+    forbidden = set(samples["sample"]) | set(units["vcf_sample"].dropna())
+    forbidden |= {
+        str(results.parent),
+        "/home/",
+        "/scratch/",
+        "/data/",
+        "resources/demo",
+        "Mustermann",
+        "alice",
+    }
+    for user in {os.environ.get("USER"), os.environ.get("LOGNAME")} - {None, ""}:
+        forbidden.add(f"/{user}/")
+    for path, data in exported_bytes(export):
+        for word in forbidden:
+            assert word.encode() not in data, f"{word!r} in {path.relative_to(export)}"
+
+
+def test_manifest_lists_every_exported_file_with_checksums(export):
+    import hashlib
+
+    manifest = pd.read_csv(export / "MANIFEST.tsv", sep="\t", dtype={"size": int})
+    files = sorted(
+        p.relative_to(export).as_posix()
+        for p in export.rglob("*")
+        if p.is_file() and p.name not in {"MANIFEST.tsv", ".snakemake_timestamp"}
+    )
+    assert sorted(manifest["path"]) == files
+    for row in manifest.itertuples():
+        data = (export / row.path).read_bytes()
+        assert row.size == len(data)
+        assert row.sha256 == hashlib.sha256(data).hexdigest()
+        assert row.md5 == hashlib.md5(data).hexdigest()
+
+
+def test_parquet_genotypes_match_the_cohort_vcf(export):
+    def read(table: str) -> pd.DataFrame:
+        files = sorted((export / "parquet" / table).glob("chrom=*/*.parquet"))
+        return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+
+    variants, genotypes = read("variants"), read("genotypes")
+    cohort = export / "vcf" / "cohort.vcf.gz"
+    records = subprocess.run(
+        ["bcftools", "view", "-H", str(cohort)], capture_output=True, text=True, check=True
+    ).stdout.count("\n")
+    assert len(variants) == records
+    carried = subprocess.run(
+        ["bcftools", "query", "-i", 'GT="alt" | GT="mis"', "-f", "[%SAMPLE\n]", str(cohort)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.count("\n")
+    assert len(genotypes) == carried
+
+
+def test_a_second_run_gives_byte_identical_exports(tmp_path, export):
+    second = run_demo(tmp_path) / "export" / "demo"
+    assert (second / "MANIFEST.tsv").read_bytes() == (export / "MANIFEST.tsv").read_bytes()
