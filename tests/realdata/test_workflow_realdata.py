@@ -65,7 +65,9 @@ def carriers(panel: Path, sample: str) -> int:
     """Sites where this sample's genotype has an ALT allele or a missing allele (counted here)."""
     gts = subprocess.run(
         ["bcftools", "query", "-s", sample, "-f", "[%GT]\n", str(panel)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert len(gts) == 903
     return sum(any(a != "0" for a in gt.replace("|", "/").split("/")) for gt in gts)

@@ -31,6 +31,10 @@ def other2(b: str) -> str:
     return "C" if b not in "C" else "A"
 
 
+def third(*bases: str) -> str:
+    return next(b for b in "ACGT" if b not in bases)
+
+
 @pytest.fixture
 def reference(tmp_path: Path) -> Path:
     return write_fasta(tmp_path / "ref.fa", {"chr1": CHR1, "chr2": CHR2})
@@ -45,7 +49,8 @@ def centre_vcf(tmp_path: Path, *, index: bool = True) -> Path:
         # not trimmed: a shared trailing base
         f"1 60 . {b60}{b61} {other(b60)}{b61} . PASS . GT:DP 1/1:8",
         f"1 70 . {b70} {other(b70)},{other2(b70)} . PASS . GT:DP 1/2:9",
-        f"1 80 . {wrong80} {other(wrong80)} . PASS . GT:DP 0/1:7",  # REF does not match
+        # neither REF nor ALT is the reference base (an ALT that is would be swapped)
+        f"1 80 . {wrong80} {third(b80, wrong80)} . PASS . GT:DP 0/1:7",
         "1 105 . AA A . PASS . GT:DP 0/1:12",  # deletion written at the right end of AAAAAA
         f"2 10 . {base(CHR2, 10)} {other(base(CHR2, 10))} . LowQual . GT:DP 0|1:3",
         "GL000195.1 5 . A G . PASS . GT:DP 0/1:4",
@@ -255,11 +260,14 @@ Chromosome_1 50 . A C . . . GT 0/1""",
 def test_single_sample_file_with_other_names_and_nothing_to_reject(tmp_path, reference):
     """Renaming alone (no subset, no rejected contig): the rename stage reads the file itself."""
     b = base(CHR1, 50)
-    vcf = write_vcf(tmp_path / "plain.vcf", f"""##fileformat=VCFv4.2
+    vcf = write_vcf(
+        tmp_path / "plain.vcf",
+        f"""##fileformat=VCFv4.2
 ##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
 ##contig=<ID=1,length=300>
 #CHROM POS ID REF ALT QUAL FILTER INFO FORMAT LAB_S1
-1 50 . {b} {other(b)} . . . GT 0/1""")
+1 50 . {b} {other(b)} . . . GT 0/1""",
+    )
     accounting, options = run(tmp_path, vcf, reference)
     assert records(options.out) == [("chr1", 50, b, other(b), (0, 1))]
     assert accounting.output_records == 1
