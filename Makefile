@@ -4,9 +4,10 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 CORES ?= 2
-# Command-line tools the workflow calls (Debian package names).
-DEBIAN_TOOLS := bcftools samtools tabix
-TOOL_COMMANDS := bcftools samtools tabix bgzip
+# Command-line tools the workflow calls (Debian package names). Debian's mosdepth loads
+# libhts.so, which only libhts-dev provides.
+DEBIAN_TOOLS := bcftools samtools tabix fastp bwa minimap2 mosdepth libhts-dev
+TOOL_COMMANDS := bcftools samtools tabix bgzip fastp bwa minimap2 mosdepth
 
 .PHONY: setup tools venv demo demo-data test lint format bench clean
 

@@ -14,9 +14,31 @@ REASONS = (
     "unknown_contig",
     "non_primary_contig",
     "contig_not_in_reference",
+    "liftover_unmapped",
+    "liftover_ambiguous",
+    "unsupported_allele",
     "ref_mismatch",
     "duplicate",
 )
+# The reasons each step can give (the table has a column per step and reason).
+STEP_REASONS = {
+    "liftover": (
+        "unknown_contig",
+        "non_primary_contig",
+        "contig_not_in_reference",
+        "liftover_unmapped",
+        "liftover_ambiguous",
+        "unsupported_allele",
+        "ref_mismatch",
+    ),
+    "harmonise": (
+        "unknown_contig",
+        "non_primary_contig",
+        "contig_not_in_reference",
+        "ref_mismatch",
+        "duplicate",
+    ),
+}
 
 MAX_NAMED_SAMPLES = 20
 
@@ -25,6 +47,17 @@ class AccountingError(GenopassError):
     """The counts do not add up: a record was lost or invented. Never the user's fault."""
 
     exit_code = 1
+
+
+@dataclass(frozen=True)
+class LiftoverCounts:
+    """Counts of the liftover pre-step (only for inputs on another build)."""
+
+    input_records: int  # records read from the input
+    output_records: int  # records lifted (the harmonisation stream's input)
+    rejected: Mapping[str, int]  # by reason
+    swapped: int = 0  # lifted records whose REF/ALT were swapped (reference changed)
+    reference_blocks: int = 0  # gVCF reference blocks (their intervals go to the blocks file)
 
 
 @dataclass(frozen=True)
@@ -37,6 +70,13 @@ class Accounting:
     normalised_records records after splitting multiallelics (counted on the stream)
     duplicates        normalised records removed as exact repeats (in the rejects as 'duplicate')
     output_records    records in the output (from its index)
+    source_build      the build the input was on (lifted over when not the target's)
+    liftover          counts of the liftover pre-step, when there was one
+    swapped           source records whose REF/ALT were swapped in the harmonisation step
+    reference_blocks  gVCF reference blocks of the harmonisation step (to the blocks file)
+
+    ``rejected`` and the counts above are the harmonisation step's; the totals add the liftover
+    step's. Identity: input = output source records + rejected (all steps) + reference blocks.
     """
 
     samples: tuple[str, ...]
@@ -47,10 +87,37 @@ class Accounting:
     duplicates: int
     output_records: int | None = None
     reject_lines: Mapping[str, int] = field(default_factory=dict)
+    source_build: str = ""
+    liftover: LiftoverCounts | None = None
+    swapped: int = 0
+    reference_blocks: int = 0
+
+    @property
+    def harmonise_input(self) -> int:
+        """Records that entered the harmonisation stream: the lifted ones after a liftover."""
+        return self.liftover.output_records if self.liftover else self.input_records
+
+    @property
+    def rejected_total(self) -> dict[str, int]:
+        """Rejected source records by reason, all steps."""
+        total = dict(self.rejected)
+        if self.liftover:
+            for reason, count in self.liftover.rejected.items():
+                total[reason] = total.get(reason, 0) + count
+        return total
 
     @property
     def rejected_source_records(self) -> int:
-        return sum(self.rejected.values())
+        return sum(self.rejected_total.values())
+
+    @property
+    def blocks_total(self) -> int:
+        lifted = self.liftover.reference_blocks if self.liftover else 0
+        return self.reference_blocks + lifted
+
+    @property
+    def swapped_total(self) -> int:
+        return self.swapped + (self.liftover.swapped if self.liftover else 0)
 
     @property
     def output_source_records(self) -> int:
@@ -67,7 +134,7 @@ class Accounting:
 
     def check_rejects(self, written: Mapping[str, int], *, path: Path | str) -> None:
         """The rejects fetched for the rejects file match the counted rejects, reason by reason."""
-        expected = {r: n for r, n in self.rejected.items() if n} | (
+        expected = {r: n for r, n in self.rejected_total.items() if n} | (
             {"duplicate": self.duplicates} if self.duplicates else {}
         )
         if dict(written) != expected:
@@ -77,19 +144,31 @@ class Accounting:
 
     def check(self, *, path: Path | str) -> None:
         """Raise if a record went missing between stages."""
-        contig_rejects = self.rejected_source_records - self.rejected.get("ref_mismatch", 0)
+        contig_rejects = sum(self.rejected.values()) - self.rejected.get("ref_mismatch", 0)
         problems = []
-        if self.input_records != self.passed_to_norm + contig_rejects:
+        read = self.passed_to_norm + contig_rejects + self.reference_blocks
+        if self.harmonise_input != read:
             # The index counts lines it could parse; bcftools reads some malformed lines anyway.
             raise AccountingError(
-                f"{path}: its index counts {self.input_records} records but "
-                f"{self.passed_to_norm + contig_rejects} were read: the file has malformed "
+                f"{path}: its index counts {self.harmonise_input} records but "
+                f"{read} were read: the file has malformed "
                 f"lines or a stale index; re-index it with 'tabix -f' and look for errors"
             )
-        if self.input_records != self.output_source_records + self.rejected_source_records:
+        if self.liftover is not None:
+            lift = self.liftover
+            lifted = lift.output_records + sum(lift.rejected.values()) + lift.reference_blocks
+            if lift.input_records != self.input_records or lift.input_records != lifted:
+                problems.append(
+                    f"liftover read {lift.input_records} of {self.input_records} input records "
+                    f"and accounts for {lifted} (lifted {lift.output_records} + rejected "
+                    f"{sum(lift.rejected.values())} + reference blocks {lift.reference_blocks})"
+                )
+        accounted = self.output_source_records + self.rejected_source_records + self.blocks_total
+        if self.input_records != accounted:
             problems.append(
                 f"input {self.input_records} != output source records "
                 f"{self.output_source_records} + rejected {self.rejected_source_records}"
+                f" + reference blocks {self.blocks_total}"
             )
         if self.split_added < 0:
             problems.append(f"normalisation lost {-self.split_added} records")
@@ -104,18 +183,41 @@ class Accounting:
             raise AccountingError(f"{path}: accounting does not add up: " + "; ".join(problems))
 
     def as_row(self) -> dict[str, object]:
+        """One row; the columns are the same whatever the input, so that tables concatenate."""
+        total = self.rejected_total
+        lift = self.liftover
+        step_rejects = {
+            "liftover": dict(lift.rejected) if lift else {},
+            "harmonise": {**self.rejected, "duplicate": self.duplicates},
+        }
         return {
             # A cohort file would make a line of thousands of names: count them instead.
             "samples": ",".join(self.samples)
             if len(self.samples) <= MAX_NAMED_SAMPLES
             else f"{len(self.samples)} samples",
+            "source_build": self.source_build,
             "input_records": self.input_records,
             "output_source_records": self.output_source_records,
             "rejected_source_records": self.rejected_source_records,
-            **{f"rejected_{r}": self.rejected.get(r, 0) for r in REASONS if r != "duplicate"},
+            "reference_blocks": self.blocks_total,
+            **{f"rejected_{r}": total.get(r, 0) for r in REASONS if r != "duplicate"},
             "split_added": self.split_added,
             "rejected_duplicate": self.duplicates,
             "output_records": self.output_records,
+            "swapped_ref_alt": self.swapped_total,
+            "liftover_input_records": lift.input_records if lift else 0,
+            "liftover_output_records": lift.output_records if lift else 0,
+            "liftover_swapped": lift.swapped if lift else 0,
+            **{
+                f"liftover_rejected_{r}": step_rejects["liftover"].get(r, 0)
+                for r in STEP_REASONS["liftover"]
+            },
+            "harmonise_input_records": self.harmonise_input,
+            "harmonise_swapped": self.swapped,
+            **{
+                f"harmonise_rejected_{r}": step_rejects["harmonise"].get(r, 0)
+                for r in STEP_REASONS["harmonise"]
+            },
         }
 
     def write(self, path: Path) -> None:
@@ -131,10 +233,18 @@ class Accounting:
             writer.writerow(row)
 
     def summary(self) -> str:
-        reasons = ", ".join(f"{r} {n}" for r, n in self.rejected.items() if n)
+        reasons = ", ".join(f"{r} {n}" for r, n in sorted(self.rejected_total.items()) if n)
         if self.duplicates:
             reasons = ", ".join(filter(None, [reasons, f"duplicate {self.duplicates}"]))
+        extra = ""
+        if self.liftover:
+            lifted = self.liftover.output_records
+            extra += f"; lifted over from {self.source_build}: {lifted} lifted"
+        if self.swapped_total:
+            extra += f"; {self.swapped_total} REF/ALT swapped"
+        if self.blocks_total:
+            extra += f"; {self.blocks_total} reference blocks"
         return (
             f"{self.input_records} input records -> {self.output_records} output records "
-            f"({self.split_added} added by splitting); rejected: {reasons or 'none'}"
+            f"({self.split_added} added by splitting); rejected: {reasons or 'none'}{extra}"
         )

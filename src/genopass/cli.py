@@ -85,6 +85,34 @@ def main(verbose: bool) -> None:
     is_flag=True,
     help="Keep target contigs beyond chr1-22, X, Y, M (default: reject them).",
 )
+@click.option(
+    "--build",
+    default="auto",
+    show_default=True,
+    help="The input's build (GRCh37, GRCh38, ...) or auto (detected); data that contradict a "
+    "declared build are an error.",
+)
+@click.option(
+    "--liftover-fasta",
+    type=existing_file,
+    help="FASTA of the build to lift from (GRCh37), to detect the build and check REF.",
+)
+@click.option(
+    "--liftover-chain",
+    type=existing_file,
+    help="Chain file from that build to the target (e.g. hg19ToHg38.over.chain.gz).",
+)
+@click.option(
+    "--liftover-build",
+    default="GRCh37",
+    show_default=True,
+    help="Name of the build that --liftover-fasta/--liftover-chain lift from.",
+)
+@click.option(
+    "--blocks",
+    type=out_path,
+    help="gVCF reference blocks as BED (.bed.gz + .tbi); written empty for a plain VCF.",
+)
 @threads_option
 @reports_errors
 def harmonise(
@@ -97,10 +125,23 @@ def harmonise(
     samples: tuple[str, ...],
     aliases: Path | None,
     keep_non_primary: bool,
+    build: str,
+    liftover_fasta: Path | None,
+    liftover_chain: Path | None,
+    liftover_build: str,
+    blocks: Path | None,
     threads: int,
 ) -> None:
-    """Harmonise one VCF/BCF to the target reference."""
+    """Harmonise one VCF/BCF (or gVCF) to the target reference, lifting it over if needed."""
     from genopass.harmonise import HarmoniseOptions, harmonise_vcf
+
+    if (liftover_fasta is None) != (liftover_chain is None):
+        raise click.UsageError("--liftover-fasta and --liftover-chain go together: give both")
+    liftover = ()
+    if liftover_fasta is not None and liftover_chain is not None:
+        from genopass.liftover import LiftoverSource  # only inputs that may need lifting
+
+        liftover = (LiftoverSource(liftover_build, liftover_fasta, liftover_chain),)
 
     result = harmonise_vcf(
         vcf,
@@ -114,6 +155,9 @@ def harmonise(
             alias_table=aliases,
             keep_non_primary=keep_non_primary,
             threads=threads,
+            build=build,
+            liftover=liftover,
+            blocks=blocks,
         ),
     )
     click.echo(result.summary())
@@ -196,6 +240,81 @@ def manifest(folder: Path, out: Path | None) -> None:
     target = out or folder / "MANIFEST.tsv"
     count = write_manifest(folder, target)
     click.echo(f"wrote {target} ({count} files)")
+
+
+@main.command("check-fastq")
+@click.argument("fastqs", nargs=-1, required=True, type=existing_file, metavar="FQ1 [FQ2]")
+@click.option("--out", "out", type=out_path, required=True, help="Read counts (.tsv).")
+@threads_option
+@reports_errors
+def check_fastq(fastqs: tuple[Path, ...], out: Path, threads: int) -> None:
+    """Read a FASTQ, or a pair, to the end: complete, well-formed, pairs of equal length."""
+    from genopass.reads import check_fastq_files, write_fastq_check
+
+    if len(fastqs) > 2:
+        raise click.UsageError("give one FASTQ or the two files of a pair")
+    counts = check_fastq_files(list(fastqs), threads=threads)
+    write_fastq_check(counts, out)
+    click.echo("; ".join(f"{count.path}: {count.reads} reads" for count in counts))
+
+
+@main.command("check-alignment")
+@click.argument("alignment", type=existing_file)
+@click.option("--reference", type=existing_file, required=True, help="Target FASTA (+ .fai).")
+@click.option("--dict", "dict_path", type=existing_file, help="Its sequence dictionary (M5).")
+@click.option("--out", "out", type=out_path, required=True, help="Findings (.tsv).")
+@reports_errors
+def check_alignment(alignment: Path, reference: Path, dict_path: Path | None, out: Path) -> None:
+    """Check a BAM/CRAM: complete, sorted, aligned to the target reference, decodable."""
+    from genopass import alignments
+
+    result = alignments.check_alignment(alignment, reference, dict_path=dict_path)
+    alignments.write_alignment_check(result, out)
+    click.echo(f"{alignment}: {result.format} on the target reference, coordinate-sorted")
+
+
+@main.command("autosomes")
+@click.argument("fasta", type=existing_file)
+@click.option("--out", "out", type=out_path, required=True, help="BED of the autosomes.")
+@reports_errors
+def autosomes(fasta: Path, out: Path) -> None:
+    """Write the autosomes (chr1-22) outside runs of N as BED, for coverage QC."""
+    from genopass.regions import write_autosome_bed
+
+    bases = write_autosome_bed(fasta, out)
+    click.echo(f"wrote {out} ({bases} autosomal bases outside gaps)")
+
+
+@main.command("compare-calls")
+@click.argument("calls", type=existing_file)
+@click.argument("truth", type=existing_file)
+@click.option("--reference", type=existing_file, required=True, help="FASTA (+ .fai) of both.")
+@click.option("--calls-sample", help="Sample column of CALLS (default: the first).")
+@click.option("--truth-sample", help="Sample column of TRUTH (default: the first).")
+@click.option("--alleles-only", is_flag=True, help="Ignore genotypes (default: copies count).")
+@reports_errors
+def compare_calls(
+    calls: Path,
+    truth: Path,
+    reference: Path,
+    calls_sample: str | None,
+    truth_sample: str | None,
+    alleles_only: bool,
+) -> None:
+    """Recall and precision of CALLS against TRUTH (SNVs, indels), on normalised alleles."""
+    from genopass.truth import compare_vcfs
+
+    figures = compare_vcfs(
+        calls,
+        truth,
+        reference,
+        calls_sample=calls_sample,
+        truth_sample=truth_sample,
+        genotypes=not alleles_only,
+    )
+    for item in figures.values():
+        if item.truth or item.called:
+            click.echo(str(item))
 
 
 @main.command("demo-data")

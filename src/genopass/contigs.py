@@ -20,8 +20,15 @@ PRIMARY_UCSC = re.compile(r"^chr([1-9]|1[0-9]|2[0-2]|X|Y|M)$")
 # Names that are never primary, whatever table knows them: alts, randoms, unplaced,
 # decoys, HLA, EBV, fixes, and the bare accessions that name scaffolds.
 NON_PRIMARY_NAME = re.compile(
-    r"(_random$|_alt$|_fix$|_decoy$|^chrUn_|^Un_|^HLA-|^chrEBV$|^EBV$|^hs37d5$|"
-    r"^(chr)?(GL|KI|JH|KN|KQ|KV|KZ|ML|MU)\d+(v\d+|\.\d+)?|^N[TW]_\d+)"
+    r"(_random$|_alt$|_fix$|_decoy$|_hap\d+$|^chrUn_|^Un_|^HLA-|^chrEBV$|^EBV$|^hs37d5$|"
+    r"^NC_007605|^(chr)?(GL|KI|JH|KN|KQ|KV|KZ|ML|MU)\d+(v\d+|\.\d+)?|^N[TW]_\d+)",
+    re.IGNORECASE,
+)
+# The GenBank accession inside a UCSC scaffold name (chr1_KI270706v1_random, chrUn_GL000195v1,
+# chrUn_JTFH01000001v1_decoy, hg19's chr1_gl000192_random) or a bare one (KI270706.1): the same
+# scaffold under any naming style, so that a target FASTA's scaffolds need no table row.
+SCAFFOLD = re.compile(
+    r"^(?:chr[0-9XYMUn]+_)?([A-Za-z]{2,6}\d{6,8})(?:v(\d+)|\.(\d+))?(?:_random|_alt|_fix|_decoy)?$"
 )
 
 UNKNOWN_CONTIG = "unknown_contig"
@@ -88,6 +95,15 @@ def is_primary_name(ucsc_name: str) -> bool:
     return PRIMARY_UCSC.match(ucsc_name) is not None
 
 
+def scaffold_accession(name: str) -> str | None:
+    """``KI270706.1`` for chr1_KI270706v1_random, KI270706.1 or KI270706v1; None otherwise."""
+    match = SCAFFOLD.match(name)
+    if not match:
+        return None
+    version = match.group(2) or match.group(3) or "1"
+    return f"{match.group(1).upper()}.{version}"
+
+
 def plan_contigs(
     source: Mapping[str, int | None],
     target: Mapping[str, int],
@@ -139,6 +155,9 @@ def _decide(
                 f"it over first"
             )
         candidate = in_target[0].ucsc if in_target else None
+    if candidate is None and (accession := scaffold_accession(name)):
+        same = [t for t in target if scaffold_accession(t) == accession]
+        candidate = same[0] if len(same) == 1 else None
     if candidate is None:
         if any(a.primary for a in known) and not NON_PRIMARY_NAME.search(name):
             return ContigDecision(name, None, CONTIG_NOT_IN_REFERENCE)

@@ -738,6 +738,14 @@ def sheet_rows(vcf_dir: str) -> tuple[list[list[str]], list[list[str]]]:
         vcf = f"{vcf_dir}/{vcf_file_name(p)}"
         column = p.vcf_column if p.vcf_column != p.sample else ""
         units.append([p.sample, "delivery1", "", "", "", "", vcf, column, p.build])
+    from genopass import demo_reads  # builds on this module, so imported here
+
+    samples.append(demo_reads.sample_row())  # CTR-D delivers raw reads (FASTQ)
+    units += demo_reads.unit_rows(vcf_dir)
+    from genopass import demo_grch37  # builds on this module, so imported here
+
+    samples += demo_grch37.sample_rows()  # CTR-E delivers VCFs on GRCh37 (liftover)
+    units += demo_grch37.unit_rows(vcf_dir)
     return samples, units
 
 
@@ -799,6 +807,14 @@ def generate_demo(outdir: Path, seed: int) -> list[Path]:
             path = tmp / TRUTH_DIR / f"{person.sample}.tsv"
             write_tsv(path, TRUTH_COLUMNS, truth[person.sample])
             written.append(path)
+
+        from genopass.demo_reads import write_reads_demo
+
+        written += write_reads_demo(tmp, cohort, seed)  # CTR-D: FASTQ of D-001 and its truth
+        from genopass.demo_grch37 import write_grch37_demo
+
+        # CTR-E: GRCh37 reference, chain to GRCh38, VCFs on GRCh37 and their GRCh38 truth
+        written += write_grch37_demo(tmp, cohort, seed)
 
         samples, units = sheet_rows(outdir.as_posix())
         write_tsv(tmp / "samples.tsv", SAMPLE_COLUMNS, samples)

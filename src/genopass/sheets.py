@@ -28,12 +28,8 @@ from genopass.io import check_bgzf_complete
 INPUT_COLUMNS = ("fq1", "bam", "cram", "vcf")
 """The columns of units.tsv of which exactly one names a unit's input."""
 
-NOT_SUPPORTED_YET = {
-    "fq1": "FASTQ",
-    "bam": "BAM",
-    "cram": "CRAM",
-}
-"""Input kinds that the schema accepts but the workflow cannot process yet (issue: raw reads)."""
+INPUT_KINDS = {"fq1": "fastq", "bam": "bam", "cram": "cram", "vcf": "vcf"}
+"""The kind of input each input column names: a sample's units are all of one kind."""
 
 SHOWN_VCF_SAMPLES = 5
 """How many of a VCF's samples an error message lists."""
@@ -76,12 +72,14 @@ def read_units(
     _check_unique(frame, path, ["sample", "unit"], "give each input of a sample its own unit ID")
     if samples is not None:
         _check_known_samples(frame, path, samples)
-    _check_supported(frame, path)
+    _check_one_kind_per_sample(frame, path)
+    _check_alignment_builds(frame, path)
     _check_one_vcf_per_sample(frame, path)
     if samples is not None:
         _check_every_sample_has_a_unit(frame, path, samples)
     if check_files:
         _check_files_exist(frame, path)
+        _check_fastqs(frame, path)
         _check_vcfs(frame, path)
     return frame
 
@@ -102,6 +100,31 @@ def vcf_inputs(units: pd.DataFrame) -> pd.DataFrame:
         dtype=str,
     )
     return table
+
+
+def input_kinds(units: pd.DataFrame) -> dict[str, str]:
+    """sample -> the kind of its inputs: ``fastq``, ``bam``, ``cram`` or ``vcf``."""
+    return {unit["sample"]: _input_kind(unit) for unit in units.to_dict("records")}
+
+
+def fastq_units(units: pd.DataFrame) -> pd.DataFrame:
+    """One row per FASTQ unit, in sheet order: ``sample``, ``unit``, ``fq1``, ``fq2`` (or NaN)."""
+    columns = ["sample", "unit", "fq1", "fq2"]
+    if "fq1" not in units:
+        return pd.DataFrame(columns=columns, dtype=str)
+    table = units[units["fq1"].notna()].reindex(columns=columns)
+    return table.reset_index(drop=True)
+
+
+def alignment_inputs(units: pd.DataFrame) -> pd.DataFrame:
+    """One row per sample with a BAM or CRAM unit: ``sample``, ``unit``, ``alignment``, ``format``
+    (``bam`` or ``cram``)."""
+    rows = []
+    for unit in units.to_dict("records"):
+        kind = _input_kind(unit)
+        if kind in ("bam", "cram"):
+            rows.append([unit["sample"], unit["unit"], unit[kind], kind])
+    return pd.DataFrame(rows, columns=["sample", "unit", "alignment", "format"], dtype=str)
 
 
 # --- reading and schema validation --------------------------------------------------------------
@@ -306,18 +329,68 @@ def _check_every_sample_has_a_unit(
             )
 
 
-def _check_supported(units: pd.DataFrame, path: Path | str) -> None:
-    for column, kind in NOT_SUPPORTED_YET.items():
-        if column not in units:
+def _input_kind(unit: dict[str, Any]) -> str:
+    return next(kind for column, kind in INPUT_KINDS.items() if pd.notna(unit.get(column)))
+
+
+def _check_one_kind_per_sample(units: pd.DataFrame, path: Path | str) -> None:
+    """A sample's units are all FASTQ (several are merged), or one BAM, one CRAM or one VCF."""
+    first: dict[str, tuple[int, str]] = {}
+    for row, unit in zip(units.index, units.to_dict("records"), strict=True):
+        kind = _input_kind(unit)
+        if unit["sample"] not in first:
+            first[unit["sample"]] = (int(row), kind)
             continue
-        given = units[column].dropna()
-        if not given.empty:
-            row = int(given.index[0])
+        other_row, other_kind = first[unit["sample"]]
+        if kind != other_kind:
             raise InputError(
-                f"{path} row {row}, column {column}: {given.iloc[0]!r}: {kind} input is not "
-                f"supported yet (issue: raw reads); give the sample's variant calls as a "
-                f"bgzipped VCF in the vcf column instead"
+                f"{path} row {row}, column sample: {unit['sample']!r} already has a "
+                f"{other_kind.upper()} unit in row {other_row}, and this unit is "
+                f"{kind.upper()}; give each sample its inputs of one kind (FASTQ units, or one "
+                f"BAM, CRAM or VCF): keep one of the rows"
             )
+        if kind in ("bam", "cram"):
+            raise InputError(
+                f"{path} row {row}, column {kind}: {unit['sample']!r} already has a "
+                f"{kind.upper()} unit in row {other_row}; only one alignment file per sample is "
+                f"supported: merge them first (samtools merge) or give the reads as FASTQ units"
+            )
+
+
+def _check_alignment_builds(units: pd.DataFrame, path: Path | str) -> None:
+    """Alignments are used as they are: only on the target build (GRCh37 is refused)."""
+    for row, unit in zip(units.index, units.to_dict("records"), strict=True):
+        kind = _input_kind(unit)
+        if kind in ("bam", "cram") and unit.get("build") == "GRCh37":
+            raise InputError(
+                f"{path} row {row}, column build: {kind.upper()} {unit[kind]!r} is declared "
+                f"GRCh37, but alignments on GRCh37 are not supported (only VCFs are lifted "
+                f"over): give the reads as FASTQ units to align them to the target, or the "
+                f"sample's variant calls as a VCF"
+            )
+
+
+def _check_fastqs(units: pd.DataFrame, path: Path | str) -> None:
+    """Cheap checks of FASTQ files; the rule check_fastq reads them whole before alignment."""
+    from genopass.reads import check_fastq_quick
+
+    for row, unit in zip(units.index, units.to_dict("records"), strict=True):
+        if _input_kind(unit) != "fastq":
+            continue
+        fq2 = unit.get("fq2")
+        if pd.notna(fq2) and Path(fq2).resolve() == Path(unit["fq1"]).resolve():
+            raise InputError(
+                f"{path} row {row}, column fq2: {fq2!r} is also the unit's fq1; give the file "
+                f"of read 2, or leave fq2 empty for single-end reads"
+            )
+        for column in ("fq1", "fq2"):
+            value = unit.get(column)
+            if pd.isna(value):
+                continue
+            try:
+                check_fastq_quick(value)
+            except InputError as exc:
+                raise InputError(f"{path} row {row}, column {column}: {exc}") from None
 
 
 def _check_one_vcf_per_sample(units: pd.DataFrame, path: Path | str) -> None:

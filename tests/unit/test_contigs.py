@@ -86,3 +86,70 @@ def test_non_primary_target_contigs_are_kept_only_on_request(aliases):
     )
     assert rejected.reason == NON_PRIMARY_CONTIG
     assert kept.target == "chr22_KI270731v1_random"
+
+
+TARGET37 = {"chr21": 48129895, "chr22": 51304566, "chrM": 16569}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("21", "chr21"),  # b37 / 1000 Genomes phase 3 / hs37d5
+        ("chr21", "chr21"),  # UCSC hg19
+        ("NC_000021.8", "chr21"),  # RefSeq GRCh37
+        ("CM000683.1", "chr21"),  # GenBank GRCh37
+        ("MT", "chrM"),  # b37's mitochondrion is the rCRS, as GRCh38's
+    ],
+)
+def test_each_grch37_alias_style_maps_on_a_grch37_target(aliases, name, expected):
+    (decision,) = plan_contigs({name: None}, TARGET37, aliases, target_build="GRCh37")
+    assert decision.target == expected
+
+
+def test_hg19_chrm_is_another_sequence_than_the_rcrs(aliases):
+    with pytest.raises(InputError, match=r"contig chrM has length 16571 \(that is the GRCh37"):
+        plan_contigs({"chrM": 16571}, TARGET, aliases, target_build="GRCh38")
+
+
+@pytest.mark.parametrize(
+    ("name", "target_name"),
+    [
+        ("KI270706.1", "chr1_KI270706v1_random"),  # Ensembl/GenBank -> UCSC (table row)
+        ("KI270711.1", "chr1_KI270711v1_random"),  # no table row: the accession in the name
+        ("chrUn_JTFH01000001v1_decoy", "chrUn_JTFH01000001v1_decoy"),
+        ("JTFH01000001.1", "chrUn_JTFH01000001v1_decoy"),  # decoy by accession
+        ("HLA-A*01:01:01:01", "HLA-A*01:01:01:01"),
+        ("chrEBV", "chrEBV"),
+        ("NC_007605.1", "chrEBV"),  # RefSeq name of EBV
+    ],
+)
+def test_non_primary_contigs_map_across_styles_and_follow_the_policy(aliases, name, target_name):
+    target = {**TARGET, target_name: 1000}
+    (kept,) = plan_contigs(
+        {name: None}, target, aliases, target_build="GRCh38", keep_non_primary=True
+    )
+    (rejected,) = plan_contigs({name: None}, target, aliases, target_build="GRCh38")
+    assert kept.target == target_name and kept.reason is None
+    assert rejected.target is None and rejected.reason == NON_PRIMARY_CONTIG
+
+
+@pytest.mark.parametrize(
+    "name", ["chr6_apd_hap1", "chr1_gl000192_random", "chrUn_gl000220", "GL000192.1", "NC_007605"]
+)
+def test_grch37_non_primary_contigs_are_recognised(aliases, name):
+    (decision,) = plan_contigs({name: None}, TARGET, aliases, target_build="GRCh38")
+    assert decision.reason == NON_PRIMARY_CONTIG
+
+
+def test_alias_tables_have_every_primary_contig_in_four_styles(aliases):
+    import csv
+
+    from genopass.paths import ALIAS_DIR
+
+    for build in ("GRCh37", "GRCh38"):
+        with open(ALIAS_DIR / f"{build}.tsv") as handle:
+            rows = list(csv.DictReader((line for line in handle if line[0] != "#"), delimiter="\t"))
+        primary = {r["ucsc"]: r for r in rows if r["class"] == "primary" and r["ensembl"]}
+        expected = {f"chr{c}" for c in [*range(1, 23), "X", "Y", "M"]}
+        assert set(primary) == expected
+        assert all(r["refseq"] and r["genbank"] for r in primary.values())

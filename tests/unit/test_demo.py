@@ -80,7 +80,9 @@ def test_same_seed_same_bytes_other_seed_other_data(demo: Path, tmp_path: Path) 
     # samples.tsv/units.tsv name the folder they were written to, so compare those without it
     on_disk = sorted(p.relative_to(demo).as_posix() for p in demo.rglob("*") if p.is_file())
     assert names == on_disk
-    assert len(names) == 22
+    # 22 of the VCF centres, 6 of CTR-D (4 FASTQ, truth VCF + index), 9 of CTR-E (GRCh37 FASTA
+    # + .fai, chain, 2 VCFs + indexes, 2 truths)
+    assert len(names) == 37
     for name in names:
         first, second = (demo / name).read_bytes(), (tmp_path / "again" / name).read_bytes()
         if name == "units.tsv":
@@ -331,8 +333,11 @@ def test_sheets_in_config_are_what_demo_data_writes(tmp_path: Path, monkeypatch)
         "B-003",
         "C-001",
         "C-002",
+        "D-001",
+        "E-001",
+        "E-002",
     ]
-    assert {row[2] for row in samples[1:]} == {"DE", "FR", "IT"}
+    assert {row[2] for row in samples[1:]} == {"DE", "FR", "IT", "ES", "NL"}
 
 
 def test_sheets_pass_the_sheet_checks(tmp_path: Path, monkeypatch) -> None:
@@ -340,8 +345,10 @@ def test_sheets_pass_the_sheet_checks(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     generate_demo(Path("resources/demo"), seed=SEED)
     loaded = sheets.load_sheets(REPO / "config" / "samples.tsv", REPO / "config" / "units.tsv")
-    assert len(loaded.samples) == 7
-    assert sorted(loaded.units["build"]) == ["GRCh38"] * 6 + ["auto"]
+    assert len(loaded.samples) == 10
+    # the two FASTQ units of D-001 have no build (reads are aligned to the target): auto
+    # CTR-E: E-001 declares GRCh37, E-002's build is detected (auto)
+    assert sorted(loaded.units["build"]) == ["GRCh37"] + ["GRCh38"] * 6 + ["auto"] * 4
 
 
 def test_refuses_an_outdir_that_is_a_file(tmp_path: Path) -> None:

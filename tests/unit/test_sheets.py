@@ -238,19 +238,6 @@ def test_missing_file(workdir: Path) -> None:
     )
 
 
-def test_raw_reads_not_supported_yet(workdir: Path) -> None:
-    excinfo = units_error(workdir, ["S1\tu1\tr1.fq.gz\tr2.fq.gz"], header="sample\tunit\tfq1\tfq2")
-    assert_message(
-        excinfo,
-        "bad_units.tsv",
-        "row 2",
-        "column fq1",
-        "'r1.fq.gz'",
-        "not supported yet",
-        "raw reads",
-    )
-
-
 def test_one_vcf_per_sample(workdir: Path) -> None:
     excinfo = units_error(
         workdir,

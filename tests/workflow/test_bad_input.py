@@ -79,7 +79,7 @@ def test_duplicated_sample(demo):
     samples = demo / "config" / "samples.tsv"
     lines = samples.read_text().splitlines()
     samples.write_text("\n".join([*lines, lines[1]]) + "\n")
-    fails_cleanly(demo, "config/samples.tsv row 9", "A-001")
+    fails_cleanly(demo, f"config/samples.tsv row {len(lines) + 1}", "A-001")
 
 
 def test_missing_input_file(demo):

@@ -84,6 +84,10 @@ def test_harmonised_records_equal_the_demo_truth(results, export, pseudonyms):
     """Each centre's delivery, whatever its naming and representation, ends as the truth."""
     truth_dir = results.parent / "resources" / "demo" / "truth"
     for sample, pseudonym in pseudonyms.items():
+        if sample == "D-001":
+            # called from simulated reads, so not exactly its truth: recall and precision are
+            # checked in tests/workflow/test_reads_demo.py
+            continue
         truth = pd.read_csv(truth_dir / f"{sample}.tsv", sep="\t", dtype=str)
         expected = list(truth.itertuples(index=False, name=None))
         with pysam.VariantFile(str(export / "vcf" / f"{pseudonym}.vcf.gz")) as vcf:

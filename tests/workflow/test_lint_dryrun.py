@@ -5,6 +5,7 @@ Two workspaces: a tiny one written here, and the demo made by ``genopass demo-da
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import shutil
@@ -113,6 +114,10 @@ def workspace(tmp_path: Path) -> Path:
     data = tmp_path / "resources" / "demo"
     data.mkdir(parents=True)
     (data / "GRCh38.demo.fa").write_text(">chr1\n" + "ACGT" * 30 + "\n")
+    # the liftover files the shipped config names (GRCh37 FASTA and chain)
+    (data / "GRCh37.demo.fa").write_text(">chr1\n" + "ACGT" * 30 + "\n")
+    with gzip.open(data / "GRCh37ToGRCh38.demo.over.chain.gz", "wt") as chain:
+        chain.write("chain 120 chr1 120 + 0 120 chr1 120 + 0 120 1\n120\n\n")
     (data / "pseudonym.key").write_text(KEY + "\n")
     write_vcf(data / "centre1.vcf.gz", ["LAB-001", "LAB-002"])
     write_vcf(data / "S3.vcf.gz", ["S3"])
@@ -277,3 +282,34 @@ def test_demo_dry_run(demo: Path) -> None:
     assert counts["export_manifest"] == 1
     samples = (demo / "config" / "samples.tsv").read_text().splitlines()[1:]
     assert_export_is_clean(output, [line.split("\t")[0] for line in samples if line])
+
+
+def test_demo_dry_run_plans_the_reads_path(demo: Path) -> None:
+    """D-001 (two FASTQ units): checked, trimmed, aligned, merged, marked, called per contig."""
+    counts = job_counts(snakemake(demo, "--dry-run"))
+    expected = {
+        "check_fastq": 2,
+        "fastp_pe": 2,
+        "bwa_index": 1,
+        "bwa_mem": 2,
+        "samtools_merge": 1,
+        "samtools_markdup": 1,
+        "bcftools_call": 2,  # chr21, chr22
+        "bcftools_concat": 1,
+        "samtools_stats": 1,
+        "samtools_flagstat": 1,
+        "mosdepth": 1,
+        "write_autosomes": 1,
+    }
+    assert {rule: counts.get(rule) for rule in expected} == expected
+
+
+def test_demo_dry_run_with_minimap2(demo: Path, tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    text = (demo / "config" / "config.yaml").read_text()
+    config.write_text(text.replace("aligner: bwa", "aligner: minimap2"))
+    output = snakemake(demo, "--dry-run", "--printshellcmds", "--configfile", str(config))
+    counts = job_counts(output)
+    assert counts["minimap2_sr"] == 2 and counts["minimap2_index"] == 1
+    assert "bwa_mem" not in counts and "bwa_index" not in counts
+    assert "minimap2 -ax sr" in output

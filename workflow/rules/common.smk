@@ -9,7 +9,14 @@ from snakemake.utils import validate
 
 from genopass.errors import GenopassError
 from genopass.pseudonym import load_key, pseudonym_table
-from genopass.sheets import load_sheets, vcf_inputs
+from genopass.regions import calling_contigs, reference_contigs
+from genopass.sheets import (
+    alignment_inputs,
+    fastq_units,
+    input_kinds,
+    load_sheets,
+    vcf_inputs,
+)
 
 ##### paths #####
 
@@ -56,9 +63,42 @@ SAMPLE_OF_PSEUDONYM = dict(zip(pseudonyms["pseudonym"], pseudonyms["sample"]))
 PSEUDONYMS_DIGEST = hashlib.sha256("\n".join(PSEUDONYMS).encode()).hexdigest()
 
 
+##### raw reads and alignments #####
+
+ALIGNER = config["reads"]["aligner"]
+CALLER = config["reads"]["caller"]
+# sample -> fastq, bam, cram or vcf; only vcf samples skip alignment and calling
+INPUT_KIND = input_kinds(units)
+READS_SAMPLES = [sample for sample in SAMPLES if INPUT_KIND[sample] != "vcf"]
+PSEUDONYM_OF = dict(zip(pseudonyms["sample"], pseudonyms["pseudonym"]))
+FASTQ_TABLE = fastq_units(units)
+# (sample, unit) -> {fq1, fq2}; sample -> its FASTQ units in sheet order
+FASTQ_UNITS = FASTQ_TABLE.set_index(["sample", "unit"]).to_dict("index")
+UNITS_OF = FASTQ_TABLE.groupby("sample", sort=False)["unit"].apply(list).to_dict()
+# sample -> {unit, alignment, format} of BAM/CRAM samples
+ALIGNMENT_INPUTS = alignment_inputs(units).set_index("sample").to_dict("index")
+# the rule (and so the folder) of each aligner's and caller's output
+ALIGNER_RULE = {"bwa": "bwa_mem", "minimap2": "minimap2_sr"}[ALIGNER]
+CALLED_VCF = {"bcftools": OUTDIR / "call" / "bcftools_concat" / "{sample}.vcf.gz"}[
+    CALLER
+]
+# GATK's naming: GRCh38.fa -> GRCh38.dict
+REFERENCE_DICT = re.sub(r"\.(fa|fasta|fna)(\.gz)?$", "", REFERENCE) + ".dict"
+try:
+    # one calling job per contig (the primary chromosomes of the reference)
+    CALL_CONTIGS = (
+        calling_contigs(reference_contigs(REFERENCE)) if READS_SAMPLES else []
+    )
+except GenopassError as exc:
+    raise WorkflowError(str(exc)) from None
+
+
 wildcard_constraints:
     sample="|".join(re.escape(sample) for sample in SAMPLES),
     pseudonym="|".join(re.escape(pseudonym) for pseudonym in PSEUDONYMS),
+    unit="|".join(sorted({re.escape(unit) for unit in units["unit"]})),
+    contig="|".join(re.escape(contig) for contig in CALL_CONTIGS),
+    index="bai|crai",
 
 
 ##### input functions #####
@@ -70,6 +110,7 @@ def get_final_output():
         EXPORT / "MANIFEST.tsv",
         OUTDIR / "private" / "pseudonyms.tsv",
         OUTDIR / "harmonise" / "accounting.tsv",
+        *get_reads_qc_output(),
     ]
 
 
@@ -80,8 +121,139 @@ def get_key_option(wildcards):
 
 def get_sample_rename(wildcards):
     """``VCF_SAMPLE=PSEUDONYM``: the sample's column in its VCF and the name it gets."""
+    if INPUT_KIND[wildcards.sample] != "vcf":
+        # called from reads: the column is the sample ID (bcftools mpileup --read-groups)
+        return f"{wildcards.sample}={PSEUDONYM_OF[wildcards.sample]}"
     unit = VCF_INPUTS[wildcards.sample]
     return f"{unit['vcf_sample']}={unit['pseudonym']}"
+
+
+##### harmonisation options #####
+
+# build -> {fasta, chain}: inputs on these builds are lifted over to the target
+LIFTOVER = config.get("liftover", {})
+NON_PRIMARY = config.get("harmonise", {}).get("non_primary_contigs", "reject")
+
+
+def get_build(wildcards):
+    """The sample's build as units.tsv declares it; calls made from reads are on the target."""
+    if INPUT_KIND[wildcards.sample] != "vcf":
+        return config["reference"]["name"]
+    return VCF_INPUTS[wildcards.sample]["build"]
+
+
+def get_liftover_files(wildcards):
+    """The GRCh37 FASTA and chain of the liftover, when configured (else no input)."""
+    files = LIFTOVER.get("GRCh37")
+    return {"fasta37": files["fasta"], "chain": files["chain"]} if files else {}
+
+
+def get_harmonise_options(wildcards, input):
+    """Liftover and non-primary-contig options of ``genopass harmonise``."""
+    options = []
+    if "chain" in input.keys():
+        options += ["--liftover-fasta", input.fasta37, "--liftover-chain", input.chain]
+    if NON_PRIMARY == "keep":
+        options.append("--keep-non-primary")
+    return " ".join(shlex.quote(str(option)) for option in options)
+
+
+def get_harmonise_input(wildcards):
+    """What harmonisation reads: a VCF unit's file, or the calls made from reads/alignments."""
+    if INPUT_KIND[wildcards.sample] == "vcf":
+        return VCF_INPUTS[wildcards.sample]["vcf"]
+    return str(CALLED_VCF).format(sample=wildcards.sample)
+
+
+def get_reads_qc_output():
+    """Read and alignment QC of every FASTQ/BAM/CRAM sample (kept for the QC step, MultiQC)."""
+    outputs = []
+    for sample in READS_SAMPLES:
+        qc = OUTDIR / "qc"
+        outputs += [
+            qc / "samtools_stats" / f"{sample}.txt",
+            qc / "samtools_flagstat" / f"{sample}.txt",
+            qc / "mosdepth" / f"{sample}.mosdepth.summary.txt",
+        ]
+        for unit in UNITS_OF.get(sample, []):
+            outputs.append(get_fastp_json(sample, unit))
+    return outputs
+
+
+def get_fastq(wildcards):
+    """The FASTQ files of one unit: [fq1, fq2], or [fq1] for single-end reads."""
+    unit = FASTQ_UNITS[(wildcards.sample, wildcards.unit)]
+    return [unit["fq1"], unit["fq2"]] if isinstance(unit["fq2"], str) else [unit["fq1"]]
+
+
+def is_paired(sample, unit):
+    return isinstance(FASTQ_UNITS[(sample, unit)]["fq2"], str)
+
+
+def get_fastp_json(sample, unit):
+    folder = "fastp_pe" if is_paired(sample, unit) else "fastp_se"
+    return OUTDIR / "reads" / folder / f"{sample}.{unit}.fastp.json"
+
+
+def get_trimmed_fastq(wildcards):
+    """fastp's trimmed reads of one unit: R1 and R2, or the single-end file."""
+    sample, unit = wildcards.sample, wildcards.unit
+    if is_paired(sample, unit):
+        folder = OUTDIR / "reads" / "fastp_pe"
+        return [
+            folder / f"{sample}.{unit}.R1.fastq.gz",
+            folder / f"{sample}.{unit}.R2.fastq.gz",
+        ]
+    return [OUTDIR / "reads" / "fastp_se" / f"{sample}.{unit}.fastq.gz"]
+
+
+def get_read_group(wildcards):
+    """The @RG line of one unit: SM is the sheet's sample ID (results only, never exported)."""
+    sample, unit = wildcards.sample, wildcards.unit
+    return f"@RG\\tID:{sample}.{unit}\\tSM:{sample}\\tLB:{sample}\\tPU:{unit}\\tPL:ILLUMINA"
+
+
+def get_unit_alignments(wildcards):
+    """The sorted alignments of a sample's FASTQ units, to merge."""
+    folder = OUTDIR / "align" / ALIGNER_RULE
+    return [
+        folder / f"{wildcards.sample}.{unit}.bam" for unit in UNITS_OF[wildcards.sample]
+    ]
+
+
+def get_alignment_unit(wildcards):
+    """The BAM or CRAM that a centre delivered for a sample."""
+    return ALIGNMENT_INPUTS[wildcards.sample]["alignment"]
+
+
+def get_sample_alignment(wildcards):
+    """A sample's alignment and its index: FASTQ samples' duplicate-marked BAM, or the
+    centre's BAM/CRAM (after its check) with an index built under results/."""
+    sample = wildcards.sample
+    if INPUT_KIND[sample] == "fastq":
+        bam = OUTDIR / "align" / "samtools_markdup" / f"{sample}.bam"
+        return {"alignment": bam, "index": f"{bam}.bai"}
+    index = "bai" if INPUT_KIND[sample] == "bam" else "crai"
+    return {
+        "alignment": ALIGNMENT_INPUTS[sample]["alignment"],
+        "index": OUTDIR / "align" / "samtools_index" / f"{sample}.{index}",
+    }
+
+
+def get_indexed_alignment(wildcards, input):
+    """``ALIGNMENT##idx##INDEX``: htslib's way to name an index kept apart from its file."""
+    return f"{input.alignment}##idx##{input.index}"
+
+
+def get_mosdepth_prefix(wildcards, output):
+    """mosdepth names its outputs PREFIX.mosdepth.summary.txt, ...: the prefix of the first."""
+    return output[0].removesuffix(".mosdepth.summary.txt")
+
+
+def get_contig_calls(wildcards):
+    """A sample's calls of every contig, in reference order."""
+    folder = OUTDIR / "call" / "bcftools_call"
+    return [folder / f"{wildcards.sample}.{contig}.bcf" for contig in CALL_CONTIGS]
 
 
 def get_harmonised_vcf(wildcards):

@@ -31,7 +31,8 @@ rule write_pseudonyms:
 
 rule harmonise_vcf:
     input:
-        vcf=lookup(dpath="{sample}/vcf", within=VCF_INPUTS),
+        unpack(get_liftover_files),
+        vcf=get_harmonise_input,
         fasta=REFERENCE,
         fai=f"{REFERENCE}.fai",
     output:
@@ -39,6 +40,8 @@ rule harmonise_vcf:
         tbi=OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.vcf.gz.tbi",
         rejects=OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.rejects.vcf.gz",
         accounting=OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.accounting.tsv",
+        blocks=OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.blocks.bed.gz",
+        blocks_tbi=OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.blocks.bed.gz.tbi",
     log:
         LOGS / "harmonise_vcf" / "{sample}.log",
     benchmark:
@@ -49,12 +52,14 @@ rule harmonise_vcf:
     params:
         reference_name=config["reference"]["name"],
         sample=get_sample_rename,
+        build=get_build,
+        options=get_harmonise_options,
     shell:
         "genopass harmonise {input.vcf:q}"
         " --reference {input.fasta:q} --reference-name {params.reference_name:q}"
-        " --sample {params.sample:q}"
+        " --sample {params.sample:q} --build {params.build:q} {params.options}"
         " --out {output.vcf:q} --rejects {output.rejects:q}"
-        " --accounting {output.accounting:q}"
+        " --accounting {output.accounting:q} --blocks {output.blocks:q}"
         " --threads {threads}"
         " > {log:q} 2>&1"
 

@@ -1,0 +1,135 @@
+"""The demo's FASTQ sample: two lanes of paired reads at ~30x, carrying its truth variants."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pysam
+import pytest
+
+from genopass.demo import Edit, Site, generate_demo
+from genopass.demo_reads import ADAPTER_R1, LANES, READ_LENGTH, fastq_names, haplotypes
+
+SEED = 20261124
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.mktemp("demo") / "out"
+    generate_demo(outdir, seed=SEED)
+    return outdir
+
+
+def fastq(path: Path) -> list[tuple[str, str, str]]:
+    with gzip.open(path, "rt") as handle:
+        lines = handle.read().splitlines()
+    assert len(lines) % 4 == 0
+    return [(lines[i], lines[i + 1], lines[i + 3]) for i in range(0, len(lines), 4)]
+
+
+def test_two_lanes_of_pairs_at_about_30x(demo: Path) -> None:
+    total = 0
+    for lane in LANES:
+        one, two = (fastq(demo / name) for name in fastq_names(lane))
+        assert len(one) == len(two) > 10_000
+        for (name1, seq1, qual1), (name2, seq2, qual2) in zip(one, two, strict=True):
+            assert name1.split()[0] == name2.split()[0]
+            assert (name1.split()[1][0], name2.split()[1][0]) == ("1", "2")
+            assert len(seq1) == len(qual1) == len(seq2) == len(qual2) == READ_LENGTH
+        total += sum(len(seq) for _, seq, _ in one + two)
+        assert set("".join(qual for _, _, qual in one)) <= {"F", ":", "-"}
+    reference = sum(int(line.split("\t")[1]) for line in (demo / "GRCh38.demo.fa.fai").open())
+    assert 29 <= total / reference <= 32
+    # some fragments are shorter than a read: the adapter follows them
+    reads = [seq for _, seq, _ in fastq(demo / fastq_names("lane1")[0])]
+    assert sum(ADAPTER_R1[:20] in seq for seq in reads) > 100
+
+
+def test_files_are_bgzf(demo: Path) -> None:
+    for lane in LANES:
+        for name in fastq_names(lane):
+            data = (demo / name).read_bytes()
+            assert data[12:14] == b"BC" and data.endswith(
+                bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+            )
+
+
+def test_truth_has_snvs_and_indels_het_and_hom(demo: Path) -> None:
+    out = subprocess.run(
+        ["bcftools", "query", "-f", r"%REF\t%ALT\t[%GT]\n", str(demo / "truth" / "D-001.vcf.gz")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    kinds = Counter()
+    for line in out:
+        ref, alts, gt = line.split("\t")
+        for alt in alts.split(","):
+            kind = "snv" if len(ref) == len(alt) == 1 else "indel" if len(ref) != len(alt) else "x"
+            kinds[kind, gt] += 1
+    assert kinds["snv", "0/1"] > 150 and kinds["snv", "1/1"] > 50
+    assert kinds["indel", "0/1"] > 30 and kinds["indel", "1/1"] > 15
+    assert sum(n for (kind, gt), n in kinds.items() if gt == "1/2") >= 10
+    # every REF matches the reference
+    check = subprocess.run(
+        [
+            "bcftools",
+            "norm",
+            "-c",
+            "e",
+            "-f",
+            str(demo / "GRCh38.demo.fa"),
+            "-o",
+            "/dev/null",
+            str(demo / "truth" / "D-001.vcf.gz"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_a_homozygous_snv_is_in_every_read_over_it(demo: Path) -> None:
+    """Reads carry the truth: exact 31-mers around a hom SNV come only in the ALT form."""
+    fasta = pysam.FastaFile(str(demo / "GRCh38.demo.fa"))
+    out = subprocess.run(
+        [
+            "bcftools",
+            "view",
+            "-H",
+            "-i",
+            'GT="1/1" && TYPE="snp"',
+            str(demo / "truth" / "D-001.vcf.gz"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    chrom, pos, _, ref, alt = out[len(out) // 2].split("\t")[:5]
+    left = fasta.fetch(chrom, int(pos) - 16, int(pos) - 1)
+    right = fasta.fetch(chrom, int(pos), int(pos) + 15)
+    comp = str.maketrans("ACGT", "TGCA")
+    alt_kmer, ref_kmer = left + alt + right, left + ref + right
+    counts = Counter()
+    for lane in LANES:
+        for name in fastq_names(lane):
+            for _, seq, _ in fastq(demo / name):
+                for kmer, label in ((alt_kmer, "alt"), (ref_kmer, "ref")):
+                    if kmer in seq or kmer.translate(comp)[::-1] in seq:
+                        counts[label] += 1
+    assert counts["alt"] >= 10
+    assert counts["ref"] <= 1  # only a sequencing error could restore the reference base
+
+
+def test_haplotypes_apply_each_side() -> None:
+    seq = "AAAACCCCGGGGTTTT"
+    sites = [
+        Site("c", [Edit(2, 3, "G")], [0.5]),
+        Site("c", [Edit(6, 8, ""), Edit(6, 6, "T")], [0.3, 0.3]),
+    ]
+    one, two = haplotypes(seq, sites, [(1, 0), (1, 2)])
+    assert one == "AAGACCGGGGTTTT"
+    assert two == "AAAACCTCCGGGGTTTT"

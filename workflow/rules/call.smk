@@ -1,0 +1,48 @@
+# Variant calling of FASTQ, BAM and CRAM samples, one job per contig, gathered per sample; the
+# result goes to the same harmonisation as a VCF unit (harmonise.smk, get_harmonise_input).
+# config reads.caller picks the caller; another caller (GATK, DeepVariant) adds its rules here
+# with its environment in envs/, and its per-sample VCF in CALLED_VCF (common.smk).
+
+
+# The sample column is the sheet's sample ID whatever the @RG SM of a delivered BAM says
+# (--read-groups '* FILE SAMPLE'); harmonisation renames it to the pseudonym.
+rule bcftools_call:
+    input:
+        unpack(get_sample_alignment),
+        fasta=REFERENCE,
+        fai=f"{REFERENCE}.fai",
+    output:
+        temp(OUTDIR / "call" / "bcftools_call" / "{sample}.{contig}.bcf"),
+    log:
+        LOGS / "bcftools_call" / "{sample}.{contig}.log",
+    benchmark:
+        BENCHMARKS / "bcftools_call" / "{sample}.{contig}.tsv"
+    conda:
+        "../../envs/bcftools.yaml"
+    params:
+        alignment=get_indexed_alignment,
+    shell:
+        "(bcftools mpileup --fasta-ref {input.fasta:q} --regions {wildcards.contig:q}"
+        " --annotate FORMAT/AD,FORMAT/DP --output-type u"
+        " --read-groups <(printf '* %s %s\\n' {params.alignment:q} {wildcards.sample:q})"
+        " {params.alignment:q}"
+        " | bcftools call --multiallelic-caller --variants-only --output-type b"
+        " --output {output:q}) > {log:q} 2>&1"
+
+
+rule bcftools_concat:
+    input:
+        get_contig_calls,
+    output:
+        vcf=OUTDIR / "call" / "bcftools_concat" / "{sample}.vcf.gz",
+        tbi=OUTDIR / "call" / "bcftools_concat" / "{sample}.vcf.gz.tbi",
+    log:
+        LOGS / "bcftools_concat" / "{sample}.log",
+    benchmark:
+        BENCHMARKS / "bcftools_concat" / "{sample}.tsv"
+    conda:
+        "../../envs/bcftools.yaml"
+    threads: 2
+    shell:
+        "(bcftools concat --threads {threads} --output-type z --output {output.vcf:q} {input:q}"
+        " && bcftools index --tbi {output.vcf:q}) > {log:q} 2>&1"
