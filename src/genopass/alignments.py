@@ -17,8 +17,8 @@ from pathlib import Path
 
 from genopass.contigs import NON_PRIMARY_NAME, AliasTable
 from genopass.errors import InputError
-from genopass.fasta import read_fai
 from genopass.io import atomic_output, check_bgzf_complete
+from genopass.reference import read_fai
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import pysam
 
 from genopass.contigs import AliasTable
 from genopass.errors import InputError
-from genopass.fasta import read_fai
+from genopass.reference import read_fai
 
 log = logging.getLogger(__name__)
 

@@ -45,9 +45,9 @@ import pysam
 from genopass.accounting import Accounting, LiftoverCounts
 from genopass.contigs import AliasTable, ContigDecision, is_primary_name, plan_contigs
 from genopass.errors import InputError
-from genopass.fasta import ensure_fai, read_fai
 from genopass.header import kept_definitions, scrub_paths, standard_header
 from genopass.io import atomic_output, check_bgzf_complete
+from genopass.reference import ensure_fai, read_fai
 from genopass.tools import PipelineError, first_error, require_tool, run_pipeline, run_tool
 
 if TYPE_CHECKING:  # imported where used: inputs on the target build never load them

@@ -57,7 +57,7 @@ from genopass.contigs import (
     plan_contigs,
 )
 from genopass.errors import InputError
-from genopass.fasta import ensure_fai, read_fai
+from genopass.reference import ensure_fai, read_fai
 from genopass.tools import first_error, require_tool, run_tool
 
 log = logging.getLogger(__name__)

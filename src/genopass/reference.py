@@ -1,4 +1,4 @@
-"""Reference FASTA helpers: per-contig sequence digests for export metadata."""
+"""Reference FASTA helpers: its index, its contigs, and per-contig sequence digests."""
 
 from __future__ import annotations
 
@@ -36,3 +36,30 @@ def contig_md5s(fasta: Path) -> dict[str, str]:
                 md5.update(handle.fetch(name, start, end).upper().encode("ascii"))
             digests[name] = md5.hexdigest()
     return digests
+
+
+def ensure_fai(fasta: Path) -> Path:
+    """The .fai of ``fasta``, built with htslib when missing or older than the FASTA."""
+    fasta = Path(fasta)
+    fai = Path(str(fasta) + ".fai")
+    if not fai.exists() or fai.stat().st_mtime < fasta.stat().st_mtime:
+        import pysam
+
+        try:
+            pysam.faidx(str(fasta))
+        except pysam.SamtoolsError as exc:
+            raise InputError(f"{fasta}: cannot index the reference FASTA ({exc})") from exc
+    return fai
+
+
+def read_fai(fasta: Path) -> dict[str, int]:
+    """Contig name -> length, in FASTA order."""
+    fai = Path(str(fasta) + ".fai")
+    contigs: dict[str, int] = {}
+    with open(fai) as handle:
+        for number, line in enumerate(handle, start=1):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < 2 or not fields[1].isdigit():
+                raise InputError(f"{fai}: line {number}: not a FASTA index line")
+            contigs[fields[0]] = int(fields[1])
+    return contigs
