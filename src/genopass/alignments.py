@@ -1,10 +1,12 @@
 """BAM/CRAM inputs: checked before anything reads them.
 
 A centre's alignment is used as it is when it is on the target reference: the header is readable,
-the file is complete and coordinate-sorted, its @SQ lines name the target's contigs with the
-target's lengths (and sequence digests, where both sides have them), and its first records decode
-(for a CRAM: with the configured FASTA). Anything else is one InputError that names the file and
-what differs; alignments on GRCh37 are refused (realign the reads, or give lifted-over calls).
+the file is complete and coordinate-sorted, its @SQ lines name the reference's contigs with its
+lengths (and sequence digests, where both sides have them), and its first records decode (for a
+CRAM: with the configured FASTA). Anything else is one InputError that names the file and what
+differs. An alignment on GRCh37 (declared, or ``auto`` with the @SQ lengths of the configured
+GRCh37 FASTA) is checked the same way against that FASTA; its calls are lifted over by
+harmonisation.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from genopass.contigs import NON_PRIMARY_NAME, AliasTable
+from genopass.contigs import NON_PRIMARY_NAME, AliasTable, is_primary_name
 from genopass.errors import InputError
 from genopass.io import atomic_output, check_bgzf_complete
-from genopass.reference import read_fai
+from genopass.reference import ensure_fai, read_fai
+from genopass.regions import reference_contigs
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +69,18 @@ def check_alignment(
     *,
     dict_path: Path | str | None = None,
     aliases: AliasTable | None = None,
+    build: str | None = None,
 ) -> AlignmentCheck:
-    """Check one BAM or CRAM against the target reference ``fasta`` (indexed, .fai beside it)."""
+    """Check one BAM or CRAM against the reference ``fasta`` (its .fai is built when missing):
+    the target reference, or the reference of ``build`` (GRCh37) that the file is on."""
     import pysam
 
     file = Path(path)
     kind = _format(file)
     _check_complete(file, kind)
+    ensure_fai(Path(fasta))
     target = read_fai(Path(fasta))
+    label = f"the {build} reference {fasta}" if build else f"the target reference {fasta}"
     digests = read_dict_md5s(dict_path) if dict_path else {}
     os.environ.setdefault("REF_PATH", OFFLINE_REF_PATH)
     verbosity = pysam.set_verbosity(0)
@@ -91,7 +98,7 @@ def check_alignment(
             header = handle.header.to_dict()
             _check_sorted(file, header)
             sequences = {sq["SN"]: sq for sq in header.get("SQ", [])}
-            extra = _check_contigs(file, kind, sequences, target, digests, aliases, fasta)
+            extra = _check_contigs(file, kind, sequences, target, digests, aliases, fasta, label)
             groups = header.get("RG", [])
             samples = tuple(sorted({group["SM"] for group in groups if group.get("SM")}))
             if len(samples) > 1:
@@ -112,6 +119,64 @@ def check_alignment(
         samples=samples,
         records_decoded=decoded,
     )
+
+
+def header_lengths(path: Path | str) -> dict[str, int]:
+    """{contig: length} of the @SQ lines of a BAM or CRAM (only the header is read)."""
+    import pysam
+
+    os.environ.setdefault("REF_PATH", OFFLINE_REF_PATH)
+    verbosity = pysam.set_verbosity(0)
+    try:
+        with pysam.AlignmentFile(str(path), check_sq=False) as handle:
+            sequences = handle.header.to_dict().get("SQ", [])
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read the alignment header ({exc})") from None
+    finally:
+        pysam.set_verbosity(verbosity)
+    return {str(sq["SN"]): int(sq["LN"]) for sq in sequences if "SN" in sq and "LN" in sq}
+
+
+def alignment_build(
+    path: Path | str,
+    declared: str,
+    *,
+    target_fasta: Path | str,
+    target_name: str,
+    grch37_fasta: Path | str | None = None,
+    aliases: AliasTable | None = None,
+) -> str:
+    """The build an alignment's calls are made on: ``GRCh37``, or ``target_name``.
+
+    A declared build is taken as it is (check_alignment then holds the file to that reference).
+    For ``auto``, the @SQ lengths decide: those of the GRCh37 FASTA (when configured) and not
+    the target's, or else (no GRCh37 FASTA) a majority of GRCh37 lengths in the alias tables,
+    mean GRCh37. An unreadable header is left to check_alignment to report.
+    """
+    if declared == "GRCh37":
+        return "GRCh37"
+    if declared != "auto":
+        return target_name
+    try:
+        lengths = header_lengths(path)
+    except InputError:
+        return target_name
+    if grch37_fasta is not None:
+        if _lengths_fit(lengths, reference_contigs(grch37_fasta)) and not _lengths_fit(
+            lengths, reference_contigs(target_fasta)
+        ):
+            return "GRCh37"
+        return target_name
+    from genopass.build import header_builds
+
+    votes = header_builds(dict(lengths), aliases or AliasTable.load())
+    return "GRCh37" if votes["GRCh37"] > votes["GRCh38"] else target_name
+
+
+def _lengths_fit(lengths: Mapping[str, int], reference: Mapping[str, int]) -> bool:
+    """Every primary contig that both have has the reference's length (and there is one)."""
+    shared = [name for name in lengths if name in reference and is_primary_name(name)]
+    return bool(shared) and all(lengths[name] == reference[name] for name in shared)
 
 
 def write_alignment_check(check: AlignmentCheck, out: Path | str) -> None:
@@ -182,8 +247,10 @@ def _check_contigs(
     digests: Mapping[str, str],
     aliases: AliasTable | None,
     fasta: Path | str,
+    label: str,
 ) -> list[str]:
-    """Names, lengths and digests of the @SQ lines against the target; the tolerated extras."""
+    """Names, lengths and digests of the @SQ lines against the reference (``label`` names it in
+    messages); the tolerated extras."""
     if not sequences:
         raise InputError(f"{file}: the header has no @SQ lines; the file holds no alignments")
     aliases = aliases or AliasTable.load()
@@ -191,7 +258,7 @@ def _check_contigs(
         if name not in sequences:
             present = ", ".join(list(sequences)[:5])
             raise InputError(
-                f"{file}: contig {name} of the target reference {fasta} is not in the {kind} "
+                f"{file}: contig {name} of {label} is not in the {kind} "
                 f"header (which has {present}{', ...' if len(sequences) > 5 else ''}): the reads "
                 f"were aligned to another reference; realign them to {fasta} (give the FASTQ) "
                 f"or give the sample's variant calls as a VCF"
@@ -201,7 +268,7 @@ def _check_contigs(
             hint = _build_hint(aliases, name, declared)
             raise InputError(
                 f"{file}: contig {name} has length {declared}{hint} "
-                f"in the {kind} header but {length} in the target reference {fasta}: the reads "
+                f"in the {kind} header but {length} in {label}: the reads "
                 f"were aligned to another reference; realign them to {fasta} (give the FASTQ) "
                 f"or give the sample's variant calls as a VCF"
             )
@@ -209,7 +276,7 @@ def _check_contigs(
         if m5 and name in digests and m5 != digests[name]:
             raise InputError(
                 f"{file}: contig {name} has sequence digest M5:{m5} in the {kind} header but "
-                f"{digests[name]} in the target reference {fasta}: same name and length, other "
+                f"{digests[name]} in {label}: same name and length, other "
                 f"sequence; the file was made against another reference: give that reference "
                 f"as reference.fasta, or realign the reads to {fasta}"
             )
@@ -217,8 +284,8 @@ def _check_contigs(
     primary_extra = [name for name in extra if not NON_PRIMARY_NAME.search(name)]
     if primary_extra:
         raise InputError(
-            f"{file}: contig {primary_extra[0]} of the {kind} header is not in the target "
-            f"reference {fasta}: the reads were aligned to another reference; realign them to "
+            f"{file}: contig {primary_extra[0]} of the {kind} header is not in {label}: "
+            f"the reads were aligned to another reference; realign them to "
             f"{fasta} (give the FASTQ) or give the sample's variant calls as a VCF"
         )
     return extra
@@ -228,8 +295,8 @@ def _build_hint(aliases: AliasTable, name: str, length: int) -> str:
     builds = sorted({alias.build for alias in aliases.lookup(name) if alias.length == length})
     if "GRCh37" in builds:
         return (
-            " (the GRCh37 length: alignments on GRCh37 are not supported; give the FASTQ to "
-            "realign, or a VCF to lift over)"
+            " (the GRCh37 length: an alignment on GRCh37 is declared so with build GRCh37, or "
+            "auto, in units.tsv, and needs the liftover: block of the config)"
         )
     return f" (the {builds[0]} length)" if builds else ""
 

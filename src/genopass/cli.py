@@ -262,15 +262,21 @@ def check_fastq(fastqs: tuple[Path, ...], out: Path, threads: int) -> None:
 @click.argument("alignment", type=existing_file)
 @click.option("--reference", type=existing_file, required=True, help="Target FASTA (+ .fai).")
 @click.option("--dict", "dict_path", type=existing_file, help="Its sequence dictionary (M5).")
+@click.option(
+    "--build", help="The build of --reference when it is not the target (GRCh37: lifted over)."
+)
 @click.option("--out", "out", type=out_path, required=True, help="Findings (.tsv).")
 @reports_errors
-def check_alignment(alignment: Path, reference: Path, dict_path: Path | None, out: Path) -> None:
-    """Check a BAM/CRAM: complete, sorted, aligned to the target reference, decodable."""
+def check_alignment(
+    alignment: Path, reference: Path, dict_path: Path | None, build: str | None, out: Path
+) -> None:
+    """Check a BAM/CRAM: complete, sorted, aligned to the reference, decodable."""
     from genopass import alignments
 
-    result = alignments.check_alignment(alignment, reference, dict_path=dict_path)
+    result = alignments.check_alignment(alignment, reference, dict_path=dict_path, build=build)
     alignments.write_alignment_check(result, out)
-    click.echo(f"{alignment}: {result.format} on the target reference, coordinate-sorted")
+    on = f"the {build} reference" if build else "the target reference"
+    click.echo(f"{alignment}: {result.format} on {on}, coordinate-sorted")
 
 
 @main.command("autosomes")

@@ -73,7 +73,6 @@ def read_units(
     if samples is not None:
         _check_known_samples(frame, path, samples)
     _check_one_kind_per_sample(frame, path)
-    _check_alignment_builds(frame, path)
     _check_one_vcf_per_sample(frame, path)
     if samples is not None:
         _check_every_sample_has_a_unit(frame, path, samples)
@@ -125,6 +124,47 @@ def alignment_inputs(units: pd.DataFrame) -> pd.DataFrame:
         if kind in ("bam", "cram"):
             rows.append([unit["sample"], unit["unit"], unit[kind], kind])
     return pd.DataFrame(rows, columns=["sample", "unit", "alignment", "format"], dtype=str)
+
+
+def alignment_builds(
+    units: pd.DataFrame,
+    *,
+    target_fasta: Path | str,
+    target_name: str,
+    grch37_fasta: Path | str | None,
+) -> dict[str, str]:
+    """sample -> the build each BAM/CRAM sample is called on: ``GRCh37`` or ``target_name``.
+
+    A GRCh37 alignment (declared, or ``auto`` with GRCh37 @SQ lengths) is called on the GRCh37
+    FASTA ``grch37_fasta`` (the config's liftover) and lifted over by harmonisation; without that
+    FASTA it is an error naming the row.
+    """
+    from genopass.alignments import alignment_build
+
+    path = units.attrs.get("path", "units.tsv")
+    builds: dict[str, str] = {}
+    for row, unit in zip(units.index, units.to_dict("records"), strict=True):
+        kind = _input_kind(unit)
+        if kind not in ("bam", "cram"):
+            continue
+        declared = str(unit.get("build", "auto"))
+        build = alignment_build(
+            unit[kind],
+            declared,
+            target_fasta=target_fasta,
+            target_name=target_name,
+            grch37_fasta=grch37_fasta,
+        )
+        if build == "GRCh37" and grch37_fasta is None:
+            how = "is declared GRCh37" if declared == "GRCh37" else "has GRCh37 contig lengths"
+            raise InputError(
+                f"{path} row {row}, column build: {kind.upper()} {unit[kind]!r} {how}; its "
+                f"calls are made on GRCh37 and lifted over to the target, which needs the "
+                f"GRCh37 FASTA and chain: add 'liftover: {{GRCh37: {{fasta: ..., chain: ...}}}}' "
+                f"to the config (or give the reads as FASTQ units to align them to the target)"
+            )
+        builds[unit["sample"]] = build
+    return builds
 
 
 # --- reading and schema validation --------------------------------------------------------------
@@ -354,19 +394,6 @@ def _check_one_kind_per_sample(units: pd.DataFrame, path: Path | str) -> None:
                 f"{path} row {row}, column {kind}: {unit['sample']!r} already has a "
                 f"{kind.upper()} unit in row {other_row}; only one alignment file per sample is "
                 f"supported: merge them first (samtools merge) or give the reads as FASTQ units"
-            )
-
-
-def _check_alignment_builds(units: pd.DataFrame, path: Path | str) -> None:
-    """Alignments are used as they are: only on the target build (GRCh37 is refused)."""
-    for row, unit in zip(units.index, units.to_dict("records"), strict=True):
-        kind = _input_kind(unit)
-        if kind in ("bam", "cram") and unit.get("build") == "GRCh37":
-            raise InputError(
-                f"{path} row {row}, column build: {kind.upper()} {unit[kind]!r} is declared "
-                f"GRCh37, but alignments on GRCh37 are not supported (only VCFs are lifted "
-                f"over): give the reads as FASTQ units to align them to the target, or the "
-                f"sample's variant calls as a VCF"
             )
 
 

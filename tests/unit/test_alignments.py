@@ -9,7 +9,7 @@ import pysam
 import pytest
 from conftest import random_sequence, write_fasta
 
-from genopass.alignments import check_alignment, read_dict_md5s
+from genopass.alignments import alignment_build, check_alignment, read_dict_md5s
 from genopass.errors import InputError
 
 CONTIGS = {"chr21": random_sequence(3000, 1), "chr22": random_sequence(2000, 2)}
@@ -81,8 +81,32 @@ def test_other_contig_length_names_file_contig_and_both_lengths(
 
 def test_grch37_lengths_are_named(tmp_path: Path, reference: Path) -> None:
     bam = write_bam(tmp_path / "a.bam", {"chr21": 3000, "chr22": 51304566})
-    with pytest.raises(InputError, match="the GRCh37 length: alignments on GRCh37 are not"):
+    with pytest.raises(InputError, match="the GRCh37 length: an alignment on GRCh37 is declared"):
         check_alignment(bam, reference)
+
+
+def test_the_build_of_an_alignment(tmp_path: Path, reference: Path) -> None:
+    ref37 = write_fasta(tmp_path / "ref37.fa", {"chr21": "A" * 2900, "chr22": "C" * 2000})
+    on37 = write_bam(tmp_path / "a.bam", {"chr21": 2900, "chr22": 2000})
+    on38 = write_bam(tmp_path / "b.bam", {"chr21": 3000, "chr22": 2000})
+    real37 = write_bam(tmp_path / "c.bam", {"chr21": 48129895, "chr22": 51304566})
+
+    def build(bam: Path, declared: str = "auto", grch37: Path | None = ref37) -> str:
+        return alignment_build(
+            bam, declared, target_fasta=reference, target_name="GRCh38", grch37_fasta=grch37
+        )
+
+    assert build(on37) == "GRCh37"
+    assert build(on38) == "GRCh38"
+    assert build(on38, "GRCh37") == "GRCh37"  # declared: check_alignment holds it to GRCh37
+    assert build(on37, "GRCh38") == "GRCh38"
+    assert build(on37, grch37=None) == "GRCh38"  # no liftover: the check names the lengths
+    assert build(real37, grch37=None) == "GRCh37"  # the alias tables know real GRCh37
+    # checked against the GRCh37 FASTA, whose .fai is built when missing
+    Path(f"{ref37}.fai").unlink()
+    assert check_alignment(on37, ref37, build="GRCh37").contigs == 2
+    with pytest.raises(InputError, match=r"length 3000 in the BAM header but 2900 in the GRCh37"):
+        check_alignment(on38, ref37, build="GRCh37")
 
 
 def test_a_target_contig_missing_from_the_header(tmp_path: Path, reference: Path) -> None:

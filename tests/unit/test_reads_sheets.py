@@ -9,7 +9,14 @@ import pysam
 import pytest
 
 from genopass.errors import InputError
-from genopass.sheets import alignment_inputs, fastq_units, input_kinds, read_samples, read_units
+from genopass.sheets import (
+    alignment_builds,
+    alignment_inputs,
+    fastq_units,
+    input_kinds,
+    read_samples,
+    read_units,
+)
 
 SAMPLES = "sample\tcentre\tcountry\tsex\nS1\tC\tES\tfemale\nS2\tC\tES\tmale\nS3\tC\tES\tmale\n"
 HEADER = "sample\tunit\tfq1\tfq2\tbam\tcram\tbuild"
@@ -88,10 +95,20 @@ def test_one_alignment_per_sample(workdir: Path) -> None:
     assert "samtools merge" in message
 
 
-def test_grch37_alignments_are_refused(workdir: Path) -> None:
-    message = error(workdir, [GOOD[0], "S2\tu1\t\t\tx.bam\t\tGRCh37", GOOD[3]])
-    assert "row 3, column build: BAM 'x.bam' is declared GRCh37" in message
-    assert "alignments on GRCh37 are not supported" in message
+def test_grch37_alignments_need_the_liftover(workdir: Path) -> None:
+    table = load(workdir, [GOOD[0], "S2\tu1\t\t\tx.bam\t\tGRCh37", GOOD[3]])
+    fasta = workdir / "ref.fa"
+    fasta.write_text(">chr21\nACGT\n")
+    builds = alignment_builds(
+        table, target_fasta=fasta, target_name="GRCh38", grch37_fasta=workdir / "ref37.fa"
+    )
+    # S3's CRAM (auto) has no readable header: check_alignment reports that later
+    assert builds == {"S2": "GRCh37", "S3": "GRCh38"}
+    with pytest.raises(InputError) as excinfo:
+        alignment_builds(table, target_fasta=fasta, target_name="GRCh38", grch37_fasta=None)
+    message = str(excinfo.value)
+    assert "units.tsv row 3, column build: BAM 'x.bam' is declared GRCh37" in message
+    assert "add 'liftover: {GRCh37: {fasta: ..., chain: ...}}' to the config" in message
 
 
 def test_truncated_bgzf_fastq_is_found_when_the_sheet_loads(workdir: Path) -> None:

@@ -1,6 +1,7 @@
 # Alignment: reference indexes (built beside the FASTA when missing), FASTQ units aligned and
 # sorted, merged per sample and duplicate-marked; a centre's BAM/CRAM checked against the target
-# reference and indexed under results/ (the delivered file is read where it is, never changed).
+# reference (or, on GRCh37, the GRCh37 FASTA of the liftover) and indexed under results/ (the
+# delivered file is read where it is, never changed).
 
 
 rule bwa_index:
@@ -130,27 +131,27 @@ rule samtools_markdup:
 
 rule check_alignment:
     input:
+        unpack(get_check_alignment_reference),
         alignment=get_alignment_unit,
-        fasta=REFERENCE,
-        fai=f"{REFERENCE}.fai",
-        dict=REFERENCE_DICT,
     output:
         OUTDIR / "align" / "check_alignment" / "{sample}.tsv",
     log:
         LOGS / "check_alignment" / "{sample}.log",
     conda:
         "../../envs/genopass.yaml"
+    params:
+        options=get_check_alignment_options,
     shell:
         "genopass check-alignment {input.alignment:q} --reference {input.fasta:q}"
-        " --dict {input.dict:q} --out {output:q} > {log:q} 2>&1"
+        " {params.options} --out {output:q} > {log:q} 2>&1"
 
 
 # The index of a delivered BAM/CRAM goes under results/; tools find it as FILE##idx##INDEX.
 rule samtools_index:
     input:
+        unpack(get_sample_reference),
         alignment=get_alignment_unit,
         check=OUTDIR / "align" / "check_alignment" / "{sample}.tsv",
-        fasta=REFERENCE,
     output:
         OUTDIR / "align" / "samtools_index" / "{sample}.{index}",
     log:

@@ -1,5 +1,6 @@
-# Variant calling of FASTQ, BAM and CRAM samples, one job per contig, gathered per sample; the
-# result goes to the same harmonisation as a VCF unit (harmonise.smk, get_harmonise_input).
+# Variant calling of FASTQ, BAM and CRAM samples, one job per contig of the sample's reference
+# (a GRCh37 alignment is called on GRCh37), gathered per sample; the result goes to the same
+# harmonisation as a VCF unit (harmonise.smk, get_harmonise_input), which lifts GRCh37 calls over.
 # config reads.caller picks the caller; another caller (GATK, DeepVariant) adds its rules here
 # with its environment in envs/, and its per-sample VCF in CALLED_VCF (common.smk).
 
@@ -9,8 +10,7 @@
 rule bcftools_call:
     input:
         unpack(get_sample_alignment),
-        fasta=REFERENCE,
-        fai=f"{REFERENCE}.fai",
+        unpack(get_sample_reference),
     output:
         temp(OUTDIR / "call" / "bcftools_call" / "{sample}.{contig}.bcf"),
     log:

@@ -11,6 +11,7 @@ from genopass.errors import GenopassError
 from genopass.pseudonym import load_key, pseudonym_table
 from genopass.regions import calling_contigs, reference_contigs
 from genopass.sheets import (
+    alignment_builds,
     alignment_inputs,
     fastq_units,
     input_kinds,
@@ -84,20 +85,55 @@ CALLED_VCF = {"bcftools": OUTDIR / "call" / "bcftools_concat" / "{sample}.vcf.gz
 ]
 # GATK's naming: GRCh38.fa -> GRCh38.dict
 REFERENCE_DICT = re.sub(r"\.(fa|fasta|fna)(\.gz)?$", "", REFERENCE) + ".dict"
+# build -> {fasta, chain}: inputs on these builds are lifted over to the target
+LIFTOVER = config.get("liftover", {})
+GRCH37_FASTA = LIFTOVER.get("GRCh37", {}).get("fasta")
 try:
-    # one calling job per contig (the primary chromosomes of the reference)
-    CALL_CONTIGS = (
-        calling_contigs(reference_contigs(REFERENCE)) if READS_SAMPLES else []
+    # sample -> the build a BAM/CRAM sample is called on: GRCh37 alignments are checked and
+    # called against the GRCh37 FASTA of the liftover, and lifted over by harmonisation
+    ALIGNMENT_BUILD = alignment_builds(
+        units,
+        target_fasta=REFERENCE,
+        target_name=config["reference"]["name"],
+        grch37_fasta=GRCH37_FASTA,
     )
+    # sample -> the FASTA its reads are aligned to (FASTQ: the target) and called on
+    SAMPLE_REFERENCE = {
+        sample: (GRCH37_FASTA if ALIGNMENT_BUILD.get(sample) == "GRCh37" else REFERENCE)
+        for sample in READS_SAMPLES
+    }
+    # FASTA -> the contigs calling scatters over, one job each (its primary chromosomes)
+    CALL_CONTIGS = {
+        fasta: calling_contigs(reference_contigs(fasta))
+        for fasta in sorted(set(SAMPLE_REFERENCE.values()))
+    }
 except GenopassError as exc:
     raise WorkflowError(str(exc)) from None
+# FASTA file name -> FASTA, for the rules named by it (the autosomes of coverage QC)
+FASTA_OF_NAME = {
+    Path(fasta).name: fasta for fasta in {REFERENCE, *SAMPLE_REFERENCE.values()}
+}
+if len(FASTA_OF_NAME) < len({REFERENCE, *SAMPLE_REFERENCE.values()}):
+    raise WorkflowError(
+        f"reference.fasta {REFERENCE} and liftover.GRCh37.fasta {GRCH37_FASTA} have the same "
+        f"file name; rename one of them"
+    )
 
 
 wildcard_constraints:
     sample="|".join(re.escape(sample) for sample in SAMPLES),
     pseudonym="|".join(re.escape(pseudonym) for pseudonym in PSEUDONYMS),
     unit="|".join(sorted({re.escape(unit) for unit in units["unit"]})),
-    contig="|".join(re.escape(contig) for contig in CALL_CONTIGS),
+    contig="|".join(
+        sorted(
+            {
+                re.escape(contig)
+                for contigs in CALL_CONTIGS.values()
+                for contig in contigs
+            }
+        )
+    ),
+    fasta_name="|".join(re.escape(name) for name in FASTA_OF_NAME),
     index="bai|crai",
 
 
@@ -130,15 +166,15 @@ def get_sample_rename(wildcards):
 
 ##### harmonisation options #####
 
-# build -> {fasta, chain}: inputs on these builds are lifted over to the target
-LIFTOVER = config.get("liftover", {})
 NON_PRIMARY = config.get("harmonise", {}).get("non_primary_contigs", "reject")
 
 
 def get_build(wildcards):
-    """The sample's build as units.tsv declares it; calls made from reads are on the target."""
+    """The sample's build as units.tsv declares it; calls made from reads are on the target,
+    those made from a BAM/CRAM on the build of the alignment (GRCh37 ones are lifted over).
+    """
     if INPUT_KIND[wildcards.sample] != "vcf":
-        return config["reference"]["name"]
+        return ALIGNMENT_BUILD.get(wildcards.sample, config["reference"]["name"])
     return VCF_INPUTS[wildcards.sample]["build"]
 
 
@@ -250,10 +286,49 @@ def get_mosdepth_prefix(wildcards, output):
     return output[0].removesuffix(".mosdepth.summary.txt")
 
 
+def get_sample_reference(wildcards):
+    """The FASTA (and .fai) a sample's alignment is on: the target, or the GRCh37 FASTA of the
+    liftover (whose .fai check_alignment builds when missing)."""
+    fasta = SAMPLE_REFERENCE[wildcards.sample]
+    if fasta == REFERENCE:
+        return {"fasta": REFERENCE, "fai": f"{REFERENCE}.fai"}
+    return {"fasta": fasta}
+
+
+def get_check_alignment_reference(wildcards):
+    """The sample's reference for check_alignment, with the sequence dictionary of the target."""
+    files = get_sample_reference(wildcards)
+    return {**files, "dict": REFERENCE_DICT} if files["fasta"] == REFERENCE else files
+
+
+def get_check_alignment_options(wildcards, input):
+    """``--dict`` of the target, or ``--build GRCh37`` for an alignment on GRCh37."""
+    if "dict" in input.keys():
+        return f"--dict {shlex.quote(str(input.dict))}"
+    return f"--build {shlex.quote(ALIGNMENT_BUILD[wildcards.sample])}"
+
+
+def get_autosomes_bed(wildcards):
+    """The autosomes BED of the reference a sample's alignment is on (coverage QC)."""
+    name = Path(SAMPLE_REFERENCE[wildcards.sample]).name
+    return OUTDIR / "qc" / "write_autosomes" / f"{name}.autosomes.bed"
+
+
+def get_autosomes_fasta(wildcards):
+    """The FASTA (and the target's .fai) behind an autosomes BED."""
+    fasta = FASTA_OF_NAME[wildcards.fasta_name]
+    return (
+        {"fasta": fasta, "fai": f"{fasta}.fai"}
+        if fasta == REFERENCE
+        else {"fasta": fasta}
+    )
+
+
 def get_contig_calls(wildcards):
-    """A sample's calls of every contig, in reference order."""
+    """A sample's calls of every contig of its reference, in reference order."""
     folder = OUTDIR / "call" / "bcftools_call"
-    return [folder / f"{wildcards.sample}.{contig}.bcf" for contig in CALL_CONTIGS]
+    contigs = CALL_CONTIGS[SAMPLE_REFERENCE[wildcards.sample]]
+    return [folder / f"{wildcards.sample}.{contig}.bcf" for contig in contigs]
 
 
 def get_harmonised_vcf(wildcards):

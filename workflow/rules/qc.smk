@@ -1,17 +1,17 @@
-# Alignment QC of every FASTQ, BAM and CRAM sample, kept under results/qc/ for the QC step and
-# MultiQC: samtools stats and flagstat, and coverage of the autosomes outside assembly gaps
+# Alignment QC of every FASTQ, BAM and CRAM sample (against the reference it is on: the target, or
+# GRCh37), kept under results/qc/ for the QC step and MultiQC: samtools stats and flagstat, and
+# coverage of the autosomes outside assembly gaps
 # (mosdepth: MAPQ >= 20, duplicates and secondary alignments left out, overlapping mates counted
 # once; thresholds 10x, 15x, 30x).
 
 
 rule write_autosomes:
     input:
-        fasta=REFERENCE,
-        fai=f"{REFERENCE}.fai",
+        unpack(get_autosomes_fasta),
     output:
-        OUTDIR / "qc" / "write_autosomes" / f"{Path(REFERENCE).name}.autosomes.bed",
+        OUTDIR / "qc" / "write_autosomes" / "{fasta_name}.autosomes.bed",
     log:
-        LOGS / "write_autosomes" / f"{Path(REFERENCE).name}.log",
+        LOGS / "write_autosomes" / "{fasta_name}.log",
     conda:
         "../../envs/genopass.yaml"
     shell:
@@ -21,7 +21,7 @@ rule write_autosomes:
 rule samtools_stats:
     input:
         unpack(get_sample_alignment),
-        fasta=REFERENCE,
+        unpack(get_sample_reference),
     output:
         OUTDIR / "qc" / "samtools_stats" / "{sample}.txt",
     log:
@@ -39,7 +39,7 @@ rule samtools_stats:
 rule samtools_flagstat:
     input:
         unpack(get_sample_alignment),
-        fasta=REFERENCE,
+        unpack(get_sample_reference),
     output:
         OUTDIR / "qc" / "samtools_flagstat" / "{sample}.txt",
     log:
@@ -56,8 +56,8 @@ rule samtools_flagstat:
 rule mosdepth:
     input:
         unpack(get_sample_alignment),
-        fasta=REFERENCE,
-        bed=OUTDIR / "qc" / "write_autosomes" / f"{Path(REFERENCE).name}.autosomes.bed",
+        unpack(get_sample_reference),
+        bed=get_autosomes_bed,
     output:
         multiext(
             str(OUTDIR / "qc" / "mosdepth" / "{sample}"),
