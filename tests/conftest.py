@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pysam
@@ -48,3 +51,36 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared real data not present at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# Workflow tests run the installed CLI with the virtual environment's tools first on PATH, and
+# without a key in the environment unless a test gives one.
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+ENV.pop("GENOPASS_PSEUDONYM_KEY", None)
+
+
+def make_demo(workdir: Path) -> Path:
+    """The demo as a user makes it: `genopass demo-data resources/demo` and the shipped config/."""
+    subprocess.run(
+        [str(BIN / "genopass"), "demo-data", "resources/demo"],
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+        env=ENV,
+    )
+    shutil.copytree(REPO / "config", workdir / "config", dirs_exist_ok=True)
+    return workdir
+
+
+def genopass_run(
+    workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`genopass run --cores 2 ARGS` in ``workdir``."""
+    return subprocess.run(
+        [str(BIN / "genopass"), "run", "--cores", "2", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=env or ENV,
+    )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pysam
 import pytest
+from conftest import genopass_run
 
 WINDOW37 = "chr21:23372319-24372322"
 WINDOW38 = "chr21:22000000-23000000"
@@ -231,13 +232,7 @@ def test_the_workflow_detects_grch37_lifts_and_exports_on_grch38(files, truth):
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "GENOPASS_PSEUDONYM_KEY": "real-data-test-key-0123456789",
     }
-    proc = subprocess.run(
-        [str(BIN / "genopass"), "run", "--cores", "2", "--configfile", "config.yaml"],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    proc = genopass_run(work, "--configfile", "config.yaml", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     table = pd.read_csv(work / "results" / "harmonise" / "accounting.tsv", sep="\t").iloc[0]
     assert (table.source_build, table.input_records, table.liftover_output_records) == (

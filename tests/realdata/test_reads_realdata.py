@@ -9,21 +9,16 @@ testN on the slice (gvcf/test.genome.vcf.gz). Each input is one sample of one ru
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pysam
 import pytest
+from conftest import genopass_run
 
 pytestmark = [pytest.mark.realdata, pytest.mark.workflow]
 
-BIN = Path(sys.executable).parent
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-ENV.pop("GENOPASS_PSEUDONYM_KEY", None)
 DATASET = "nf-core-test-datasets"
 SAMPLES = ("NFQ", "NBAM", "NCRAM")
 # GATK's variant sites of testN with depth >= 15: (pos, ref, alt, genotype)
@@ -75,13 +70,7 @@ def workdir(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
             f"results/qc/mosdepth/{sample}.mosdepth.summary.txt",
             f"results/qc/samtools_stats/{sample}.txt",
         ]
-    proc = subprocess.run(
-        [str(BIN / "genopass"), "run", "--cores", "2", *targets],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    proc = genopass_run(workdir, *targets)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return workdir
 

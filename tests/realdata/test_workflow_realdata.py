@@ -20,7 +20,7 @@ SAMPLES = ["HG00096", "HG00097", "HG00099"]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, request) -> tuple[Path, Path]:
-    from conftest import SHARED_DATA
+    from conftest import SHARED_DATA, genopass_run
 
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared real data not present at {SHARED_DATA}")
@@ -50,13 +50,7 @@ def run(tmp_path_factory, request) -> tuple[Path, Path]:
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "GENOPASS_PSEUDONYM_KEY": "real-data-test-key-0123456789",
     }
-    proc = subprocess.run(
-        [str(BIN / "genopass"), "run", "--cores", "2", "--configfile", "config.yaml"],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    proc = genopass_run(work, "--configfile", "config.yaml", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return work, panel
 

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from genopass.paths import REPO_ROOT
+from conftest import genopass_run, make_demo
 
 pytestmark = pytest.mark.workflow
-
-BIN = Path(sys.executable).parent
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-ENV.pop("GENOPASS_PSEUDONYM_KEY", None)
 
 
 @pytest.fixture(scope="module")
 def demo_source(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("demo-source")
-    subprocess.run(
-        [str(BIN / "genopass"), "demo-data", "resources/demo"],
-        cwd=workdir,
-        check=True,
-        capture_output=True,
-        env=ENV,
-    )
-    shutil.copytree(REPO_ROOT / "config", workdir / "config")
+    make_demo(workdir)
     return workdir
 
 
@@ -40,13 +26,7 @@ def demo(tmp_path: Path, demo_source: Path) -> Path:
 
 
 def run(workdir: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(BIN / "genopass"), "run", "--cores", "2"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    return genopass_run(workdir)
 
 
 def fails_cleanly(workdir: Path, *expected: str) -> None:

@@ -4,41 +4,21 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pysam
 import pytest
-
-from genopass.paths import REPO_ROOT
+from conftest import genopass_run, make_demo
 
 pytestmark = pytest.mark.workflow
 
-BIN = Path(sys.executable).parent
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-ENV.pop("GENOPASS_PSEUDONYM_KEY", None)
-
 
 def run_demo(workdir: Path) -> Path:
-    subprocess.run(
-        [str(BIN / "genopass"), "demo-data", "resources/demo"],
-        cwd=workdir,
-        check=True,
-        capture_output=True,
-        env=ENV,
-    )
-    shutil.copytree(REPO_ROOT / "config", workdir / "config")
-    proc = subprocess.run(
-        [str(BIN / "genopass"), "run", "--cores", "2"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    make_demo(workdir)
+    proc = genopass_run(workdir)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return workdir / "results"
 

@@ -8,15 +8,14 @@ demo's GRCh37 reference. Two samples of the workspace point at it: one declared 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from conftest import BIN, ENV, genopass_run
 
 from genopass.demo_grch37 import CHAIN_NAME, FASTA_NAME, inverted_spans
 from genopass.demo_reads import LANES, READ_LENGTH, SAMPLE, TRUTH_VCF, fastq_names
@@ -25,9 +24,6 @@ from genopass.truth import Allele, compare, normalised_alleles
 
 pytestmark = pytest.mark.workflow
 
-BIN = Path(sys.executable).parent
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-ENV.pop("GENOPASS_PSEUDONYM_KEY", None)
 DEMO = "resources/demo"
 # sample -> units.tsv build of its BAM
 BUILDS = {SAMPLE: "GRCh37", "D-037": "auto"}
@@ -71,13 +67,7 @@ def make_workspace(workdir: Path) -> None:
 
 
 def run(workdir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "genopass"), "run", "--cores", "2"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    return genopass_run(workdir)
 
 
 @pytest.fixture(scope="module")

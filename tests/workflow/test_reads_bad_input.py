@@ -8,23 +8,18 @@ sample (BAD) per test.
 from __future__ import annotations
 
 import gzip
-import os
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import pysam
 import pytest
-from conftest import random_sequence, write_fasta
+from conftest import genopass_run, random_sequence, write_fasta
 
 from genopass.demo_reads import simulate_pairs
 
 pytestmark = pytest.mark.workflow
 
-BIN = Path(sys.executable).parent
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-ENV.pop("GENOPASS_PSEUDONYM_KEY", None)
 CONTIGS = {"chr21": random_sequence(6000, 21), "chr22": random_sequence(5000, 22)}
 PAIRS = 400
 
@@ -92,13 +87,7 @@ def write_units(workspace: Path, bad_row: str) -> None:
 
 
 def run(workspace: Path) -> str:
-    proc = subprocess.run(
-        [str(BIN / "genopass"), "run", "--cores", "2", "--keep-going", "--show-failed-logs"],
-        cwd=workspace,
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    proc = genopass_run(workspace, "--keep-going", "--show-failed-logs")
     output = proc.stdout + proc.stderr
     assert proc.returncode == 1, output
     assert "Traceback" not in output

@@ -8,24 +8,18 @@ an allele counts as found when it is called with the true number of copies, see 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pysam
 import pytest
+from conftest import genopass_run, make_demo
 
-from genopass.paths import REPO_ROOT
 from genopass.truth import compare_vcfs
 
 pytestmark = pytest.mark.workflow
 
-BIN = Path(sys.executable).parent
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-ENV.pop("GENOPASS_PSEUDONYM_KEY", None)
 SAMPLE = "D-001"
 LANES = ("lane1", "lane2")
 TARGETS = [
@@ -40,21 +34,8 @@ TARGETS = [
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workdir = tmp_path_factory.mktemp("reads-demo")
-    subprocess.run(
-        [str(BIN / "genopass"), "demo-data", "resources/demo"],
-        cwd=workdir,
-        check=True,
-        capture_output=True,
-        env=ENV,
-    )
-    shutil.copytree(REPO_ROOT / "config", workdir / "config")
-    proc = subprocess.run(
-        [str(BIN / "genopass"), "run", "--cores", "2", *TARGETS],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    make_demo(workdir)
+    proc = genopass_run(workdir, *TARGETS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return workdir
 
