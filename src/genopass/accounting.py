@@ -9,17 +9,6 @@ from pathlib import Path
 
 from genopass.errors import GenopassError
 
-REASONS = (
-    "malformed",
-    "unknown_contig",
-    "non_primary_contig",
-    "contig_not_in_reference",
-    "liftover_unmapped",
-    "liftover_ambiguous",
-    "unsupported_allele",
-    "ref_mismatch",
-    "duplicate",
-)
 # The reasons each step can give (the table has a column per step and reason).
 STEP_REASONS = {
     "liftover": (
@@ -39,6 +28,9 @@ STEP_REASONS = {
         "duplicate",
     ),
 }
+# Every reason code, each once, in the order of the steps (a malformed record is an error that
+# stops the sample, not a reject).
+REASONS = tuple(dict.fromkeys(r for reasons in STEP_REASONS.values() for r in reasons))
 
 MAX_NAMED_SAMPLES = 20
 

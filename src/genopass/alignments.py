@@ -20,8 +20,7 @@ from pathlib import Path
 from genopass.contigs import NON_PRIMARY_NAME, AliasTable, is_primary_name
 from genopass.errors import InputError
 from genopass.io import atomic_output, check_bgzf_complete
-from genopass.reference import ensure_fai, read_fai
-from genopass.regions import reference_contigs
+from genopass.reference import ensure_fai, read_fai, reference_contigs
 
 log = logging.getLogger(__name__)
 

@@ -399,6 +399,12 @@ def _indexed_path(vcf: Path, work: Path, force: bool = False) -> Path:
     link.symlink_to(vcf.resolve())
     kind = "-c" if vcf.suffix == ".bcf" else "-t"
     proc = subprocess.run(["bcftools", "index", kind, str(link)], capture_output=True, text=True)
+    damaged = re.search(r"\[E::bgzf_\w+\][^\n]*", proc.stderr)
+    if damaged:
+        raise InputError(
+            f"{vcf}: a compressed block is damaged ({damaged.group(0)}); the file was corrupted "
+            f"in transfer: ask the centre to send it again"
+        )
     offending = re.search(r'offending line was: "([^"]{0,200})', proc.stderr)
     if offending:
         raise InputError(f"{vcf}: malformed record: {offending.group(1)!r}")

@@ -40,6 +40,7 @@ from genopass import __version__
 from genopass.errors import InputError, UsageError
 from genopass.io import atomic_directory, check_bgzf_complete
 from genopass.reference import contig_md5s
+from genopass.tools import run_tool
 
 log = logging.getLogger(__name__)
 
@@ -799,34 +800,14 @@ def _multiallelic_error(source: Source, chrom: str, pos: int, alt: str) -> Input
 # Inputs
 
 
-def _run_bcftools(command: list[str]) -> tuple[int, str, str]:
-    """(exit code, stdout, first error line) of a short bcftools command."""
-    try:
-        out = subprocess.run(command, capture_output=True, check=False)
-    except FileNotFoundError as exc:
-        raise UsageError(f"{command[0]} not found on PATH: install bcftools >= 1.16") from exc
-    err = [ln.strip() for ln in out.stderr.decode(errors="replace").splitlines() if ln.strip()]
-    first = next((ln for ln in err if _is_error(ln)), err[0] if err else "no message")
-    return out.returncode, out.stdout.decode(errors="replace"), first
-
-
-def _bcftools_text(command: list[str], label: str) -> str:
-    rc, text, first = _run_bcftools(command)
-    if rc != 0:
-        raise InputError(f"{label}: {' '.join(command[:2])} failed: {first}")
-    return text
-
-
 def _contigs(paths: Sequence[Path]) -> list[str]:
     """Contigs that hold records, from the indexes, in index order (union over inputs)."""
     seen: dict[str, None] = {}
     for path in paths:
-        rc, text, first = _run_bcftools([BCFTOOLS, "index", "-s", str(path)])
-        if rc != 0:
-            raise InputError(
-                f"{path}: no usable index (.tbi or .csi) beside it ({first}); "
-                f"index it with 'bcftools index -t {path}'"
-            )
+        try:
+            text = run_tool([BCFTOOLS, "index", "-s", str(path)], about=path)
+        except InputError as exc:
+            raise InputError(f"{exc}; index it with 'bcftools index -t {path}'") from None
         for line in text.splitlines():
             if line.strip():
                 seen.setdefault(line.split("\t", 1)[0], None)
@@ -839,7 +820,7 @@ def _read_header(source: Source) -> VcfHeader:
     else:
         command = [BCFTOOLS, "merge", "--print-header", "--no-version", "-m", "none",
                    *(str(p) for p in source.paths)]  # fmt: skip
-    return parse_header(_bcftools_text(command, source.label))
+    return parse_header(run_tool(command, about=source.label))
 
 
 def partition_dir(table: str, contig: str) -> Path:

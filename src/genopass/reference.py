@@ -63,3 +63,34 @@ def read_fai(fasta: Path) -> dict[str, int]:
                 raise InputError(f"{fai}: line {number}: not a FASTA index line")
             contigs[fields[0]] = int(fields[1])
     return contigs
+
+
+def reference_contigs(fasta: Path | str) -> dict[str, int]:
+    """Contig name -> length of a FASTA: from its .fai when present, else from the FASTA itself.
+
+    The workflow needs the contigs when it plans the jobs, before the rule that writes the .fai
+    has run.
+    """
+    path = Path(fasta)
+    if not path.is_file():
+        raise InputError(
+            f"reference FASTA {path} does not exist; give its path as reference.fasta in the "
+            f"config (relative paths start from the working directory {Path.cwd()})"
+        )
+    fai = Path(f"{path}.fai")
+    if fai.is_file() and fai.stat().st_mtime >= path.stat().st_mtime:
+        return read_fai(path)
+    if path.suffix in (".gz", ".bgz"):
+        raise InputError(f"{path}: a compressed reference needs its .fai (samtools faidx)")
+    contigs: dict[str, int] = {}
+    name = None
+    with open(path, "rb") as handle:
+        for line in handle:
+            if line.startswith(b">"):
+                name = line[1:].split()[0].decode()
+                contigs[name] = 0
+            elif name is not None:
+                contigs[name] += len(line.rstrip(b"\r\n"))
+    if not contigs:
+        raise InputError(f"{path}: no sequence in the reference FASTA")
+    return contigs

@@ -19,42 +19,6 @@ GAP = re.compile(r"[Nn]+")
 CHUNK_BASES = 1 << 22
 
 
-def reference_contigs(fasta: Path | str) -> dict[str, int]:
-    """Contig name -> length of a FASTA: from its .fai when present, else from the FASTA itself.
-
-    The workflow needs the contigs when it plans the jobs, before the rule that writes the .fai
-    has run.
-    """
-    path = Path(fasta)
-    if not path.is_file():
-        raise InputError(
-            f"reference FASTA {path} does not exist; give its path as reference.fasta in the "
-            f"config (relative paths start from the working directory {Path.cwd()})"
-        )
-    fai = Path(f"{path}.fai")
-    if fai.is_file() and fai.stat().st_mtime >= path.stat().st_mtime:
-        contigs: dict[str, int] = {}
-        with open(fai) as handle:
-            for line in handle:
-                name, length = line.split("\t")[:2]
-                contigs[name] = int(length)
-        return contigs
-    if path.suffix in (".gz", ".bgz"):
-        raise InputError(f"{path}: a compressed reference needs its .fai (samtools faidx)")
-    contigs = {}
-    name = None
-    with open(path, "rb") as handle:
-        for line in handle:
-            if line.startswith(b">"):
-                name = line[1:].split()[0].decode()
-                contigs[name] = 0
-            elif name is not None:
-                contigs[name] += len(line.rstrip(b"\r\n"))
-    if not contigs:
-        raise InputError(f"{path}: no sequence in the reference FASTA")
-    return contigs
-
-
 def calling_contigs(contigs: dict[str, int]) -> list[str]:
     """The contigs variant calling scatters over, in reference order.
 

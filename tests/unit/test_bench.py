@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +13,6 @@ from types import ModuleType
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
-
-pytestmark = pytest.mark.skipif(
-    any(shutil.which(tool) is None for tool in ("bcftools", "bgzip", "tabix", "samtools")),
-    reason="needs bcftools, bgzip, tabix and samtools",
-)
 
 
 def load_bench() -> ModuleType:

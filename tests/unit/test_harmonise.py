@@ -271,3 +271,27 @@ def test_single_sample_file_with_other_names_and_nothing_to_reject(tmp_path, ref
     accounting, options = run(tmp_path, vcf, reference)
     assert records(options.out) == [("chr1", 50, b, other(b), (0, 1))]
     assert accounting.output_records == 1
+
+
+def test_damaged_block_inside_an_unindexed_file_is_named(tmp_path, reference):
+    """A block corrupted in transfer (the end-of-file block intact) is found while indexing."""
+    positions = sorted(list(range(2, 290)) * 40)
+    records = "\n".join(
+        f"chr1\t{p}\t.\t{base(CHR1, p)}\t{other(base(CHR1, p))}\t.\t.\tDP={i}\tGT\t0/1"
+        for i, p in enumerate(positions)
+    )
+    text = f"""##fileformat=VCFv4.2
+##INFO=<ID=DP,Number=1,Type=Integer,Description="Depth">
+##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
+##contig=<ID=chr1,length=300>
+#CHROM POS ID REF ALT QUAL FILTER INFO FORMAT LAB_S1
+{records}"""
+    assert len(text) > 4 * 65536, "the test needs several BGZF blocks (64 KiB of text each)"
+    vcf = write_vcf(tmp_path / "big.vcf", text, index=False)
+    data = bytearray(vcf.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 40] = bytes(x ^ 0x5A for x in data[middle : middle + 40])
+    vcf.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="big.vcf.gz: a compressed block is damaged"):
+        run(tmp_path, vcf, reference)
+    assert not (tmp_path / "out" / "s1.vcf.gz").exists()

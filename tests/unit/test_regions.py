@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from conftest import write_fasta
 
-from genopass import regions
+from genopass import reference, regions
 from genopass.errors import InputError
 
 
 def test_reference_contigs_from_fai_and_from_fasta(tmp_path: Path) -> None:
     fasta = write_fasta(tmp_path / "ref.fa", {"chr21": "ACGT" * 30, "chrUn_x": "A" * 7})
-    assert regions.reference_contigs(fasta) == {"chr21": 120, "chrUn_x": 7}
+    assert reference.reference_contigs(fasta) == {"chr21": 120, "chrUn_x": 7}
     Path(f"{fasta}.fai").unlink()
-    assert regions.reference_contigs(fasta) == {"chr21": 120, "chrUn_x": 7}
+    assert reference.reference_contigs(fasta) == {"chr21": 120, "chrUn_x": 7}
     with pytest.raises(InputError, match="reference FASTA .* does not exist"):
-        regions.reference_contigs(tmp_path / "missing.fa")
+        reference.reference_contigs(tmp_path / "missing.fa")
 
 
 def test_a_stale_fai_is_not_trusted(tmp_path: Path) -> None:
@@ -26,7 +26,7 @@ def test_a_stale_fai_is_not_trusted(tmp_path: Path) -> None:
     fasta.write_text(">chr2\nACGTACGT\n")
     fai = Path(f"{fasta}.fai")
     os.utime(fai, (1, 1))
-    assert regions.reference_contigs(fasta) == {"chr2": 8}
+    assert reference.reference_contigs(fasta) == {"chr2": 8}
 
 
 def test_calling_contigs_are_the_primary_chromosomes() -> None:

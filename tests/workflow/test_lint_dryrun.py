@@ -239,8 +239,6 @@ def test_genopass_run_returns_snakemake_exit_code(workspace: Path) -> None:
 
 def test_snakefmt_clean() -> None:
     snakefmt = Path(sys.executable).parent / "snakefmt"
-    if not snakefmt.exists():
-        pytest.skip("snakefmt is not installed (pip install -e '.[dev]')")
     result = subprocess.run(
         [str(snakefmt), "--check", str(REPO_ROOT / "workflow")],
         capture_output=True,

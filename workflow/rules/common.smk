@@ -9,7 +9,8 @@ from snakemake.utils import validate
 
 from genopass.errors import GenopassError
 from genopass.pseudonym import load_key, pseudonym_table
-from genopass.regions import calling_contigs, reference_contigs
+from genopass.reference import reference_contigs
+from genopass.regions import calling_contigs
 from genopass.sheets import (
     alignment_builds,
     alignment_inputs,
