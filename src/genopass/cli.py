@@ -174,6 +174,53 @@ def parse_sample_options(values: tuple[str, ...]) -> dict[str, str]:
     return mapping
 
 
+info_keep_option = click.option(
+    "--info-keep",
+    "info_keep",
+    multiple=True,
+    metavar="NAME[,NAME...]",
+    help="INFO field to keep beside AC, AN, AF (export.info_keep). Repeatable or comma list.",
+)
+
+
+@main.command("export-vcf")
+@click.argument("vcf", type=existing_file)
+@click.option("--out", "out", type=out_path, required=True, help="Export .vcf.gz (+ .tbi).")
+@click.option("--sample", help="Sample column to export (default: the VCF's only sample).")
+@info_keep_option
+@click.option(
+    "--format-keep",
+    "format_keep",
+    multiple=True,
+    metavar="PL|PS",
+    help="FORMAT field to keep beside GT, DP, GQ, AD (export.format_keep). Repeatable.",
+)
+@threads_option
+@reports_errors
+def export_vcf(
+    vcf: Path,
+    out: Path,
+    sample: str | None,
+    info_keep: tuple[str, ...],
+    format_keep: tuple[str, ...],
+    threads: int,
+) -> None:
+    """Write a sample's export VCF: its own sites, allow-listed fields, AC/AN/AF recomputed."""
+    from genopass import export_vcf as export
+
+    summary = export.export_vcf(
+        vcf,
+        export.ExportOptions(
+            out=out,
+            sample=sample,
+            info_keep=export.parse_keep(info_keep),
+            format_keep=export.parse_keep(format_keep),
+            threads=threads,
+        ),
+    )
+    click.echo(summary)
+
+
 @main.command()
 @click.argument("vcfs", nargs=-1, required=True, type=existing_file)
 @click.option(
@@ -187,18 +234,29 @@ def parse_sample_options(values: tuple[str, ...]) -> dict[str, str]:
     "--reference", type=existing_file, help="FASTA whose contig digests go in the metadata."
 )
 @click.option("--reference-name", default="GRCh38", show_default=True)
+@info_keep_option
 @threads_option
 @reports_errors
 def parquet(
-    vcfs: tuple[Path, ...], out: Path, reference: Path | None, reference_name: str, threads: int
+    vcfs: tuple[Path, ...],
+    out: Path,
+    reference: Path | None,
+    reference_name: str,
+    info_keep: tuple[str, ...],
+    threads: int,
 ) -> None:
     """Write Parquet tables (variants, genotypes) from harmonised VCFs."""
+    from genopass.export_vcf import parse_keep
     from genopass.parquet import ParquetOptions, vcf_to_parquet
 
     summary = vcf_to_parquet(
         list(vcfs),
         ParquetOptions(
-            out=out, reference=reference, reference_name=reference_name, threads=threads
+            out=out,
+            reference=reference,
+            reference_name=reference_name,
+            info_keep=parse_keep(info_keep),
+            threads=threads,
         ),
     )
     click.echo(summary)

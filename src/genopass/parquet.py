@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 
 from genopass import __version__
 from genopass.errors import InputError, UsageError
+from genopass.export_vcf import check_info_keep
 from genopass.io import atomic_directory, check_bgzf_complete
 from genopass.reference import contig_md5s
 from genopass.tools import run_tool
@@ -79,6 +80,7 @@ class ParquetOptions:
     out: Path
     reference: Path | None = None
     reference_name: str = "GRCh38"
+    info_keep: tuple[str, ...] = ()  # INFO fields beside AC, AN, AF (export.info_keep)
     threads: int = 1
 
 
@@ -205,6 +207,42 @@ def info_column(field: FieldDef) -> Column:
     return Column(f"info_{field.name}", token, arrow_type)
 
 
+# The variants table's INFO columns are fixed whatever the delivery (DESIGN.md, "Privacy"): the
+# allele counts of the exported genotypes, then one column per export.info_keep field. A centre's
+# cohort statistics and private tags never become columns.
+FIXED_INFO = (
+    ("AC", "Integer", pa.int32()),
+    ("AN", "Integer", pa.int32()),
+    ("AF", "Float", pa.float32()),
+)
+
+
+def info_columns(header: VcfHeader, info_keep: Sequence[str] = ()) -> tuple[Column, ...]:
+    """info_AC, info_AN, info_AF, then the kept fields, typed from their definitions; a field
+    the header does not define (or defines with another type) is a column of nulls."""
+    defined = {field.name: field for field in header.info}
+    columns = []
+    for name, vcf_type, arrow_type in FIXED_INFO:
+        field = defined.get(name)
+        if field is not None and field.type == vcf_type and field.number in ("1", "A"):
+            columns.append(Column(f"info_{name}", f"%INFO/{name}", arrow_type))
+        else:
+            if field is not None:
+                log.warning("INFO/%s is Number=%s, Type=%s: info_%s left empty",
+                            name, field.number, field.type, name)  # fmt: skip
+            columns.append(Column(f"info_{name}", ".", arrow_type))
+    for name in check_info_keep(info_keep):
+        field = defined.get(name)
+        if field is None:
+            log.warning(
+                "INFO/%s (info_keep) is not defined in the header: info_%s empty", name, name
+            )
+            columns.append(Column(f"info_{name}", ".", pa.string()))
+        else:
+            columns.append(info_column(field))
+    return tuple(columns)
+
+
 def _format_column(header: VcfHeader, name: str, tag: str, index: int | None = None) -> Column:
     """A FORMAT value as int32; a constant '.' (null) when the header does not define it."""
     field = header.format.get(tag)
@@ -230,12 +268,13 @@ VARIANT_FIXED = (
 )
 
 
-def variants_schema(header: VcfHeader) -> pa.Schema:
+def variants_schema(header: VcfHeader, info_keep: Sequence[str] = ()) -> pa.Schema:
     """Arrow schema of the variants table."""
     fields = [pa.field("chrom", pa.string())]
     fields += [pa.field(c.name, c.csv_type) for c in VARIANT_FIXED]
     fields.insert(4, pa.field("variant_key", pa.string()))
-    return pa.schema(fields + [pa.field(c.name, c.csv_type) for c in map(info_column, header.info)])
+    info = info_columns(header, info_keep)
+    return pa.schema(fields + [pa.field(c.name, c.csv_type) for c in info])
 
 
 GENOTYPES_SCHEMA = pa.schema(
@@ -438,10 +477,12 @@ class _Job:
     outputs: tuple[tuple[Path, pa.Schema], ...]
 
 
-def plan_queries(header: VcfHeader) -> list[tuple[_Query | None, tuple[str, ...]]]:
+def plan_queries(
+    header: VcfHeader, info_keep: Sequence[str] = ()
+) -> list[tuple[_Query | None, tuple[str, ...]]]:
     """The queries that produce both tables for one contig, with the tables each feeds."""
-    v_transform = _variants_transform(variants_schema(header))
-    site = (*VARIANT_FIXED, *map(info_column, header.info))
+    v_transform = _variants_transform(variants_schema(header, info_keep))
+    site = (*VARIANT_FIXED, *info_columns(header, info_keep))
     site_fmt = "\t".join(c.token for c in site)
     variants = _Query(
         "variants", SEQUENCE_ALT, site_fmt + "\\n", site, ("variants",),
@@ -843,8 +884,11 @@ def vcf_to_parquet(vcfs: Sequence[Path], options: ParquetOptions) -> str:
         check_bgzf_complete(path)
     header = _read_header(source)
     contigs = _contigs(source.paths)
-    plan = plan_queries(header)
-    schemas = {"variants": variants_schema(header), "genotypes": GENOTYPES_SCHEMA}
+    plan = plan_queries(header, options.info_keep)
+    schemas = {
+        "variants": variants_schema(header, options.info_keep),
+        "genotypes": GENOTYPES_SCHEMA,
+    }
     runtime = _Runtime()
     out = Path(options.out)
     # Digesting a whole genome takes seconds: run it beside the jobs, which need it only when

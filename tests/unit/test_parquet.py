@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import genopass.parquet as gp
 from genopass import __version__
 from genopass.cli import main
-from genopass.errors import InputError
+from genopass.errors import InputError, UsageError
 from genopass.parquet import ParquetOptions, vcf_to_parquet
 from genopass.reference import contig_md5s
 
@@ -74,15 +74,22 @@ VARIANT_TYPES = {
     "id": pa.string(),
     "qual": pa.float32(),
     "filter": pa.string(),
-    "info_DP": pa.int32(),
-    "info_AF": pa.float32(),
+    # fixed, whatever the header: the allele counts of the exported genotypes (AN is not
+    # defined by HEADER: a column of nulls)
     "info_AC": pa.int32(),
+    "info_AN": pa.int32(),
+    "info_AF": pa.float32(),
+    # then export.info_keep, in the order listed (INFO_KEEP), typed from the header
+    "info_DP": pa.int32(),
     "info_DB": pa.bool_(),
     "info_NOTE": pa.string(),
     "info_LST": pa.string(),
     "info_RC": pa.string(),
     "info_MQ": pa.float32(),
 }
+
+INFO_KEEP = ("DP", "DB", "NOTE", "LST", "RC", "MQ")
+FIXED_VARIANT_COLUMNS = list(VARIANT_TYPES)[:11]
 
 GENOTYPE_TYPES = {
     "sample": pa.string(),
@@ -130,6 +137,8 @@ def vcf(tmp_path: Path) -> Path:
 
 
 def export(vcfs: list[Path], out: Path, **kwargs: Any) -> str:
+    """Export with INFO_KEEP kept, so that every INFO type of HEADER is covered."""
+    kwargs.setdefault("info_keep", INFO_KEEP)
     return vcf_to_parquet(vcfs, ParquetOptions(out=out, **kwargs))
 
 
@@ -152,13 +161,13 @@ def _info_value(record: cyvcf2.Variant, name: str, arrow_type: pa.DataType) -> A
     return value
 
 
-def expected_variants(path: Path) -> list[dict[str, Any]]:
+def expected_variants(
+    path: Path, info_types: dict[str, pa.DataType] | None = None
+) -> list[dict[str, Any]]:
+    """Rows as cyvcf2 reads them; INFO columns (name -> type) default to VARIANT_TYPES'."""
     reader = cyvcf2.VCF(str(path))
-    info_types = {
-        f"info_{h['ID']}": gp.info_column(gp.FieldDef(h["ID"], h["Number"], h["Type"])).csv_type
-        for h in (h.info() for h in reader.header_iter())
-        if h["HeaderType"] == "INFO"
-    }
+    if info_types is None:
+        info_types = {k: v for k, v in VARIANT_TYPES.items() if k.startswith("info_")}
     rows = []
     for rec in reader:
         alt = rec.ALT[0] if rec.ALT else "."
@@ -576,3 +585,79 @@ def test_cli_reports_one_line(tmp_path: Path) -> None:
     )
     assert ok.exit_code == 0, ok.output
     assert "wrote 6 variants and 10 genotype rows" in ok.output
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixed variants schema: a centre's INFO fields never become columns
+
+# A joint-called cohort's header: its statistics, a centre tag and genopass's work tag.
+COHORT_HEADER = """\
+##fileformat=VCFv4.2
+##contig=<ID=chr1,length=2000>
+##INFO=<ID=AC,Number=A,Type=Integer,Description="Allele count">
+##INFO=<ID=AN,Number=1,Type=Integer,Description="Allele number">
+##INFO=<ID=AF,Number=A,Type=Float,Description="Allele frequency">
+##INFO=<ID=AC_AFR,Number=A,Type=Integer,Description="Allele count in AFR">
+##INFO=<ID=NS,Number=1,Type=Integer,Description="Samples with data">
+##INFO=<ID=CTRB_SCORE,Number=1,Type=Float,Description="Centre B score">
+##INFO=<ID=GENOPASS_SOURCE,Number=1,Type=Integer,Description="Source record number">
+##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
+"""
+COHORT_RECORDS = [
+    "chr1\t10\t.\tA\tG\t50\tPASS\tAC=1;AN=4;AF=0.25;AC_AFR=7;NS=3202;CTRB_SCORE=1.5;"
+    "GENOPASS_SOURCE=1\tGT\t0/1\t0/0",
+    "chr1\t20\t.\tC\tT\t50\tPASS\tAC=2;AN=4;AF=0.5;NS=3202;GENOPASS_SOURCE=2\tGT\t1/1\t0/0",
+]
+FIXED_TYPES = {name: VARIANT_TYPES[name] for name in FIXED_VARIANT_COLUMNS}
+
+
+def test_variants_schema_is_fixed_whatever_the_delivery(tmp_path: Path, mode: str) -> None:
+    plain = write_vcf(tmp_path / "plain.vcf", RECORDS)
+    cohort = write_vcf(tmp_path / "cohort.vcf", COHORT_RECORDS, ("A", "B"), COHORT_HEADER)
+    for name, path in (("plain", plain), ("cohort", cohort)):
+        out = tmp_path / name
+        vcf_to_parquet([path], ParquetOptions(out=out))
+        for part in (out / "variants").glob("*/part-0.parquet"):
+            schema = pq.read_schema(part)
+            assert dict(zip(schema.names, schema.types, strict=True)) == FIXED_TYPES, name
+            assert schema.names == FIXED_VARIANT_COLUMNS
+    # the values are those of the VCF's own AC/AN/AF (null where the header lacks AN)
+    info = {k: v for k, v in FIXED_TYPES.items() if k.startswith("info_")}
+    assert_rows_equal(read_parts(tmp_path / "cohort", "variants"), expected_variants(cohort, info))
+    assert_rows_equal(read_parts(tmp_path / "plain", "variants"), expected_variants(plain, info))
+    assert {r["info_AN"] for r in read_parts(tmp_path / "plain", "variants")} == {None}
+    # the genotypes table does not depend on INFO either
+    genotypes = [pq.read_schema(p) for p in tmp_path.glob("*/genotypes/*/part-0.parquet")]
+    assert genotypes and all(s.names == list(GENOTYPE_TYPES) for s in genotypes)
+
+
+def test_info_keep_field_missing_from_the_header_is_a_null_column(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cohort = write_vcf(tmp_path / "cohort.vcf", COHORT_RECORDS, ("A", "B"), COHORT_HEADER)
+    out = tmp_path / "out"
+    vcf_to_parquet([cohort], ParquetOptions(out=out, info_keep=("NS", "CSQ")))
+    table = pq.read_table(out / "variants", partitioning=None)
+    assert table.schema.names == [*FIXED_VARIANT_COLUMNS, "info_NS", "info_CSQ"]
+    assert table.schema.field("info_NS").type == pa.int32()
+    assert table.schema.field("info_CSQ").type == pa.string()
+    assert table["info_NS"].to_pylist() == [3202, 3202]
+    assert table["info_CSQ"].to_pylist() == [None, None]
+    assert any("INFO/CSQ" in r.message for r in caplog.records if r.levelname == "WARNING")
+
+
+def test_info_keep_refuses_work_tags(tmp_path: Path) -> None:
+    cohort = write_vcf(tmp_path / "cohort.vcf", COHORT_RECORDS, ("A", "B"), COHORT_HEADER)
+    with pytest.raises(UsageError, match="GENOPASS_SOURCE is a genopass work tag"):
+        vcf_to_parquet([cohort], ParquetOptions(out=tmp_path / "o", info_keep=("GENOPASS_SOURCE",)))
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_info_keep_takes_repeats_and_comma_lists(tmp_path: Path) -> None:
+    cohort = write_vcf(tmp_path / "cohort.vcf", COHORT_RECORDS, ("A", "B"), COHORT_HEADER)
+    out = tmp_path / "p"
+    args = ["parquet", str(cohort), "--out", str(out), "--info-keep", "NS,AC_AFR"]
+    result = CliRunner().invoke(main, [*args, "--info-keep", "CTRB_SCORE"])
+    assert result.exit_code == 0, result.output
+    names = pq.read_schema(next((out / "variants").glob("*/part-0.parquet"))).names
+    assert names == [*FIXED_VARIANT_COLUMNS, "info_NS", "info_AC_AFR", "info_CTRB_SCORE"]

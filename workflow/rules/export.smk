@@ -1,5 +1,16 @@
 # The export holds pseudonymised deliverables only: logs and benchmarks go elsewhere, and every
 # rule needs the accounting table, so a sample that fails harmonisation leaves no file here.
+# Only allow-listed fields are exported (DESIGN.md, "Privacy"); the cohort's AC/AN/AF are
+# recomputed from its genotypes after merging.
+
+# export.info_keep / export.format_keep as options of the genopass CLI
+INFO_KEEP_OPTIONS = " ".join(
+    f"--info-keep {shlex.quote(name)}" for name in config["export"].get("info_keep", [])
+)
+FORMAT_KEEP_OPTIONS = " ".join(
+    f"--format-keep {shlex.quote(name)}"
+    for name in config["export"].get("format_keep", [])
+)
 
 
 rule export_vcf:
@@ -11,11 +22,19 @@ rule export_vcf:
         tbi=EXPORT / "vcf" / "{pseudonym}.vcf.gz.tbi",
     log:
         LOGS / "export_vcf" / DATASET / "{pseudonym}.log",
+    benchmark:
+        BENCHMARKS / "export_vcf" / DATASET / "{pseudonym}.tsv"
     conda:
-        "../../envs/coreutils.yaml"
+        "../../envs/genopass.yaml"
+    threads: 2
+    params:
+        # the sample's own sites; INFO: AC, AN, AF recomputed plus these; FORMAT: GT DP GQ AD
+        info_keep=INFO_KEEP_OPTIONS,
+        format_keep=FORMAT_KEEP_OPTIONS,
     shell:
-        # the index is copied last so that it is newer than its VCF
-        "(cp {input.vcf:q} {output.vcf:q} && cp {input.tbi:q} {output.tbi:q}) > {log:q} 2>&1"
+        "genopass export-vcf {input.vcf:q} --out {output.vcf:q}"
+        " {params.info_keep} {params.format_keep}"
+        " --threads {threads} > {log:q} 2>&1"
 
 
 if len(PSEUDONYMS) > 1:
@@ -36,8 +55,9 @@ if len(PSEUDONYMS) > 1:
             "../../envs/bcftools.yaml"
         threads: 2
         shell:
-            "(bcftools merge -m none --missing-to-ref --no-version --threads {threads}"
-            " -Oz -o {output.vcf:q} {input.vcfs:q}"
+            "(bcftools merge -m none --missing-to-ref --no-version -Ou {input.vcfs:q}"
+            " | bcftools +fill-tags --no-version --threads {threads} -Oz -o {output.vcf:q}"
+            " - -- -t AC,AN,AF"
             " && bcftools index -t {output.vcf:q}) > {log:q} 2>&1"
 
 else:
@@ -59,7 +79,8 @@ else:
             "../../envs/bcftools.yaml"
         threads: 2
         shell:
-            "(bcftools view --no-version --threads {threads} -Oz -o {output.vcf:q} {input.vcfs:q}"
+            "(bcftools +fill-tags --no-version --threads {threads} -Oz -o {output.vcf:q}"
+            " {input.vcfs:q} -- -t AC,AN,AF"
             " && bcftools index -t {output.vcf:q}) > {log:q} 2>&1"
 
 
@@ -81,9 +102,11 @@ rule export_parquet:
     threads: 2
     params:
         reference_name=config["reference"]["name"],
+        info_keep=INFO_KEEP_OPTIONS,
     shell:
         "genopass parquet {input.vcf:q}"
         " --reference {input.fasta:q} --reference-name {params.reference_name:q}"
+        " {params.info_keep}"
         " --out {output:q} --threads {threads}"
         " > {log:q} 2>&1"
 
