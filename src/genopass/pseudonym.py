@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
+import stat
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from genopass.errors import UsageError
-from genopass.io import atomic_output
 
 KEY_ENV = "GENOPASS_PSEUDONYM_KEY"
 MIN_KEY_BYTES = 16
@@ -30,6 +33,7 @@ def load_key(key_file: Path | str | None = None) -> bytes:
         path = Path(key_file)
         if not path.is_file():
             raise UsageError(f"pseudonym key file {path} does not exist: {HOW_TO_GIVE_A_KEY}")
+        check_key_file_mode(path)
         key = path.read_bytes().strip()
         source = str(path)
     else:
@@ -43,6 +47,40 @@ def load_key(key_file: Path | str | None = None) -> bytes:
             f"{MIN_KEY_BYTES}: {HOW_TO_GIVE_A_KEY}"
         )
     return key
+
+
+# Permissions of the private outputs (DESIGN.md, "Privacy"): the owner alone reads them.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+def check_key_file_mode(path: Path) -> None:
+    """Refuse a key file that its group or other users can read or write."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise UsageError(
+            f"pseudonym key file {path} is readable or writable by group or others "
+            f"(mode {mode:04o}): restrict it with 'chmod 600 {path}'"
+        )
+
+
+@contextlib.contextmanager
+def private_output(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary file beside ``path`` that only its owner can read (0600, in a 0700
+    folder); it replaces ``path`` only if the block succeeds, so ``path`` is never partial."""
+    final = Path(path)
+    final.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    os.chmod(final.parent, PRIVATE_DIR_MODE)  # also when the folder was made by someone else
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, PRIVATE_FILE_MODE)  # mkstemp's mode already; kept whatever the writer did
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def pseudonym(key: bytes, centre: str, sample: str) -> str:
@@ -68,8 +106,9 @@ def pseudonym_table(samples: pd.DataFrame, key: bytes) -> pd.DataFrame:
 
 
 def write_pseudonym_table(samples: pd.DataFrame, key: bytes, out: Path) -> pd.DataFrame:
-    """Write the private map; it must live outside the export (``<outdir>/private/``)."""
+    """Write the private map (0600 in a 0700 folder); it must live outside the export
+    (``<outdir>/private/``)."""
     table = pseudonym_table(samples, key)
-    with atomic_output(out) as tmp:
+    with private_output(out) as tmp:
         table.to_csv(tmp, sep="\t", index=False)
     return table
