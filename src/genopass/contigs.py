@@ -1,6 +1,7 @@
 """Contig naming: map each centre's contig names to the target reference's names.
 
-Alias tables (resources/aliases/<build>.tsv) list, for every contig, its UCSC name (the
+Alias tables (package data, genopass/resources/aliases/<build>.tsv, generated from NCBI's
+assembly reports by scripts/make_alias_tables.py) list, for every contig, its UCSC name (the
 target style), its Ensembl/1000 Genomes, RefSeq and GenBank names, its length and whether
 it belongs to the primary assembly.
 """
@@ -36,12 +37,16 @@ NON_PRIMARY_CONTIG = "non_primary_contig"
 CONTIG_NOT_IN_REFERENCE = "contig_not_in_reference"
 
 
+NAME_COLUMNS = ("ucsc", "ensembl", "refseq", "genbank")
+
+
 @dataclass(frozen=True)
 class ContigAlias:
-    ucsc: str
+    ucsc: str  # the UCSC-style name, or the GenBank accession of a patch that has none
     build: str
     length: int
     primary: bool
+    names: tuple[str, ...] = ()  # every name of the contig in the table
 
 
 @dataclass(frozen=True)
@@ -73,22 +78,51 @@ class AliasTable:
                 lines = (line for line in handle if not line.startswith("#"))
                 for number, row in enumerate(csv.DictReader(lines, delimiter="\t"), start=2):
                     try:
+                        names = tuple(dict.fromkeys(row[c] for c in NAME_COLUMNS if row[c]))
                         alias = ContigAlias(
-                            ucsc=row["ucsc"],
+                            ucsc=row["ucsc"] or row["genbank"],
                             build=build,
                             length=int(row["length"]),
                             primary=row["class"] == "primary",
+                            names=names,
                         )
                     except (KeyError, ValueError, TypeError) as exc:
                         raise InputError(f"{path}: row {number}: bad alias row ({exc})") from exc
-                    for column in ("ucsc", "ensembl", "refseq", "genbank"):
-                        if row.get(column):
-                            rows.append((row[column], alias))
+                    if not names:
+                        raise InputError(f"{path}: row {number}: an alias row without a name")
+                    rows.extend((name, alias) for name in names)
         return cls(rows)
 
     def lookup(self, name: str) -> list[ContigAlias]:
         """All contigs (of any build) that carry this name."""
         return list(self._by_name.get(name, ()))
+
+    @property
+    def builds(self) -> set[str]:
+        return {a.build for entries in self._by_name.values() for a in entries}
+
+    def builds_of(self, name: str, length: int) -> set[str]:
+        """The builds that hold this sequence: a contig of this name and length, or the same
+        contig (one of its names, same length) under another name there (b37's GL000195.1 is
+        GRCh38's chrUn_GL000195v1; b37's NC_007605 is GRCh38's chrEBV)."""
+        found = [a for a in self.lookup(name) if a.length == length]
+        builds = {a.build for a in found}
+        for alias in found:
+            for other in alias.names:
+                builds |= {a.build for a in self.lookup(other) if a.length == length}
+        return builds
+
+    def same_in_every_build(self, name: str, length: int | None) -> bool:
+        """True when the contig is one sequence in every build of the tables (chrM/MT, most b37
+        GL scaffolds, EBV), so that it says nothing about the build. Without a length, the name
+        must have a single length in the tables (hg19's chrM differs from the rCRS: False)."""
+        if length is None:
+            lengths = {a.length for a in self.lookup(name)}
+            if len(lengths) != 1:
+                return False
+            (length,) = lengths
+        every = self.builds
+        return len(every) > 1 and self.builds_of(name, length) >= every
 
 
 def is_primary_name(ucsc_name: str) -> bool:

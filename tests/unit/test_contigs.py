@@ -41,7 +41,7 @@ def test_each_alias_style_maps_to_the_ucsc_name(aliases, name, expected):
     [
         ("chr22_KI270731v1_random", NON_PRIMARY_CONTIG),
         ("KI270731.1", NON_PRIMARY_CONTIG),
-        ("NT_187388.1", NON_PRIMARY_CONTIG),
+        ("NT_187386.1", NON_PRIMARY_CONTIG),  # RefSeq name of KI270731.1
         ("chrUn_GL000195v1", NON_PRIMARY_CONTIG),
         ("HLA-A*01:01:01:01", NON_PRIMARY_CONTIG),
         ("chr6_GL000250v2_alt", NON_PRIMARY_CONTIG),
@@ -153,3 +153,25 @@ def test_alias_tables_have_every_primary_contig_in_four_styles(aliases):
         expected = {f"chr{c}" for c in [*range(1, 23), "X", "Y", "M"]}
         assert set(primary) == expected
         assert all(r["refseq"] and r["genbank"] for r in primary.values())
+
+
+def test_b37_scaffold_maps_to_its_hg19_name(aliases):
+    # GL000195.1 (b37) is chr7_gl000195_random in hg19, as the GRCh37 assembly report says.
+    target = {**TARGET37, "chr7_gl000195_random": 182896}
+    (decision,) = plan_contigs(
+        {"GL000195.1": 182896}, target, aliases, target_build="GRCh37", keep_non_primary=True
+    )
+    assert decision.target == "chr7_gl000195_random"
+
+
+def test_a_patch_without_ucsc_name_is_known_by_its_accession(aliases):
+    # GRCh37.p13 report: HG999_1_PATCH, GenBank GL383516.1, RefSeq NW_003315903.1, 49316 bp, no
+    # UCSC-style name.
+    for name in ("GL383516.1", "NW_003315903.1"):
+        (alias,) = aliases.lookup(name)
+        assert (alias.ucsc, alias.build, alias.length, alias.primary) == (
+            "GL383516.1",
+            "GRCh37",
+            49316,
+            False,
+        )
