@@ -36,8 +36,10 @@ venv: $(BIN)/genopass
 demo-data: setup
 	$(BIN)/genopass demo-data resources/demo
 
+# The demo's config is config/config.yaml; the workflow reads no config unless it is given.
 demo: demo-data
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/genopass run --profile workflow/profiles/local --cores $(CORES)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/genopass run --configfile config/config.yaml \
+		--profile workflow/profiles/local --cores $(CORES)
 	@echo "demo export: results/export/demo/ (see README.md, Outputs)"
 
 lint: setup

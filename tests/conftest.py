@@ -73,12 +73,21 @@ def make_demo(workdir: Path) -> Path:
     return workdir
 
 
+CONFIG_OPTIONS = ("--configfile", "--configfiles")
+
+
 def genopass_run(
     workdir: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    """`genopass run --cores 2 ARGS` in ``workdir``."""
+    """`genopass run --cores 2 --configfile config/config.yaml ARGS` in ``workdir``.
+
+    config/config.yaml is passed as `make demo` passes it (the workflow names no config of its
+    own), unless ARGS give a --configfile.
+    """
+    given = any(arg.split("=", 1)[0] in CONFIG_OPTIONS for arg in args)
+    config = [] if given else ["--configfile", "config/config.yaml"]
     return subprocess.run(
-        [str(BIN / "genopass"), "run", "--cores", "2", *args],
+        [str(BIN / "genopass"), "run", "--cores", "2", *config, *args],
         cwd=workdir,
         capture_output=True,
         text=True,

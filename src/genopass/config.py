@@ -1,13 +1,15 @@
 """The workflow configuration: load it, validate it against its JSON schema, fill defaults.
 
 The schemas live in ``workflow/schemas/`` so that the Snakefile (through
-``snakemake.utils.validate``) and the package read the very same files.
+``snakemake.utils.validate``) and the package read the very same files. The schema is the only
+source of defaults: a user's config is never merged with the demo's (config/config.yaml).
+Keys of features that do not exist yet are refused unless they say "off", naming the key.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -66,22 +68,75 @@ def first_error(errors: Iterator[jsonschema.ValidationError]) -> jsonschema.Vali
     return jsonschema.exceptions.best_match(errors)
 
 
-def load_config(source: Path | str | Mapping[str, Any]) -> dict[str, Any]:
+NO_CONFIG = (
+    "no config given: run 'genopass run --configfile path/to/config.yaml' (start from a copy of "
+    "config/config.yaml and config/README.md; 'make demo' runs the demo with config/config.yaml)"
+)
+"""The message of a run without a config (the Snakefile names no config file of its own)."""
+
+
+def load_config(source: Path | str | Mapping[str, Any], label: str | None = None) -> dict[str, Any]:
     """Read (if a path) and validate the config; return a copy with defaults filled in.
 
+    ``label`` names the config in messages (default: its path, or "config" for a mapping).
     Raises InputError naming the file, the key and the bad value.
     """
     if isinstance(source, Mapping):
-        label = "config"
         config = copy.deepcopy(dict(source))
     else:
-        path = Path(source)
-        label = str(path)
-        config = _read_yaml(path)
+        config = _read_yaml(Path(source))
+    label = label or ("config" if isinstance(source, Mapping) else str(source))
     error = first_error(validator("config", fill_defaults=True).iter_errors(config))
     if error is not None:
         raise InputError(f"{label}: {describe_config_error(error)}")
+    _refuse_unimplemented(config, label)
     return config
+
+
+def workflow_config(config: Mapping[str, Any], configfiles: Sequence[Path | str]) -> dict[str, Any]:
+    """The workflow's config (from ``--configfile`` and ``--config``), checked, with defaults.
+
+    An empty config is a UsageError saying how to give one; the rest is :func:`load_config`,
+    naming the config files in its messages.
+    """
+    if not config:
+        raise UsageError(NO_CONFIG)
+    label = ", ".join(_shown_path(path) for path in configfiles) or "--config"
+    return load_config(config, label=label)
+
+
+def _shown_path(path: Path | str) -> str:
+    """A config file's path relative to the working directory when it lies below it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _refuse_unimplemented(config: Mapping[str, Any], label: str) -> None:
+    """Keys the schema accepts whose features do not exist yet must say "off" (no silent no-op)."""
+    overrides = config["qc"]["overrides"]
+    if overrides:
+        raise InputError(
+            f"{label}: key 'qc.overrides': QC thresholds are not implemented yet, so "
+            f"{', '.join(sorted(map(str, overrides)))} cannot be set; remove the key "
+            f"(or set it to {{}})"
+        )
+    recipients = config["export"]["encrypt"]["recipients"]
+    missing = [recipient for recipient in recipients if not Path(recipient).is_file()]
+    if missing:
+        raise InputError(
+            f"{label}: key 'export.encrypt.recipients': public key file {missing[0]} does not "
+            f"exist (relative paths start from the working directory {Path.cwd()}); Crypt4GH "
+            f"encryption is not implemented yet anyway: set recipients to [] (or remove the key)"
+        )
+    if recipients:
+        raise InputError(
+            f"{label}: key 'export.encrypt.recipients': Crypt4GH encryption is not implemented "
+            f"yet, so the export cannot be encrypted for {', '.join(recipients)}; set recipients "
+            f"to [] (or remove the key)"
+        )
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -167,6 +167,28 @@ def alignment_builds(
     return builds
 
 
+def check_vcf_builds(units: pd.DataFrame, *, target_name: str, liftover: Iterable[str]) -> None:
+    """Every VCF unit declared on a build other than the target has a liftover from it.
+
+    ``liftover`` holds the builds the config's ``liftover`` block covers. A VCF declared GRCh37
+    without one is an error naming the row, raised when the sheets load, before any job runs
+    (the harmonisation would refuse it the same way, inside its job). ``auto`` VCFs are left to
+    the harmonisation's build detection.
+    """
+    path = units.attrs.get("path", "units.tsv")
+    covered = {target_name, *liftover}
+    for row, unit in zip(units.index, units.to_dict("records"), strict=True):
+        build = unit.get("build", "auto")
+        if _input_kind(unit) == "vcf" and build != "auto" and build not in covered:
+            raise InputError(
+                f"{path} row {row}, column build: VCF {unit['vcf']!r} is declared {build}, but "
+                f"the config has no liftover from {build} to the target {target_name}: add "
+                f"'liftover: {{{build}: {{fasta: ..., chain: ...}}}}' to the config (the {build} "
+                f"FASTA and the chain to the target), or correct the build if the VCF is on "
+                f"{target_name}"
+            )
+
+
 # --- reading and schema validation --------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
-"""samples.tsv / units.tsv loading and the config schema: good input loads, bad input fails
-with a message naming the file, the row (header = row 1), the column and the value."""
+"""samples.tsv / units.tsv loading: good input loads, bad input fails with a message naming the
+file, the row (header = row 1), the column and the value. The config is in test_config.py."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from pathlib import Path
 import pysam
 import pytest
 
-from genopass.config import load_config
 from genopass.errors import InputError
-from genopass.paths import REPO_ROOT
-from genopass.sheets import load_sheets, read_samples, read_units, vcf_inputs
+from genopass.sheets import check_vcf_builds, load_sheets, read_samples, read_units, vcf_inputs
 
 SAMPLES_HEADER = "sample\tcentre\tcountry\tsex\tconsent"
 GOOD_SAMPLES = [
@@ -338,53 +336,29 @@ def test_file_checks_can_be_skipped(workdir: Path) -> None:
     assert list(units["vcf"]) == ["not/yet/there.vcf.gz"]
 
 
-# --- config --------------------------------------------------------------------------------------
+# --- builds that need a liftover -----------------------------------------------------------------
 
 
-MINIMAL_CONFIG = {
-    "samples": "config/samples.tsv",
-    "units": "config/units.tsv",
-    "reference": {"fasta": "ref.fa"},
-}
-
-
-def test_config_defaults_are_filled() -> None:
-    config = load_config(MINIMAL_CONFIG)
-    assert config["outdir"] == "results"
-    assert config["reference"] == {"name": "GRCh38", "fasta": "ref.fa"}
-    assert config["pseudonymisation"] == {"key_file": None}
-    assert config["qc"] == {"preset": "permissive", "mode": "gate", "overrides": {}}
-    assert config["export"] == {
-        "dataset": "demo",
-        "min_cell_count": 5,
-        "encrypt": {"recipients": []},
-    }
-    assert "outdir" not in MINIMAL_CONFIG  # the caller's dict is left alone
-
-
-def test_shipped_config_is_valid() -> None:
-    config = load_config(REPO_ROOT / "config" / "config.yaml")
-    assert config["reference"]["fasta"] == "resources/demo/GRCh38.demo.fa"
-    assert config["pseudonymisation"]["key_file"] == "resources/demo/pseudonym.key"
-
-
-def test_config_unknown_key() -> None:
+def test_grch37_vcf_without_liftover(workdir: Path) -> None:
+    units = read_units("units.tsv")
+    units.loc[3, "build"] = "GRCh37"
     with pytest.raises(InputError) as excinfo:
-        load_config({**MINIMAL_CONFIG, "export": {"datasett": "x"}})
-    assert_message(excinfo, "'datasett'", "export", "spelling")
-
-
-def test_config_bad_value(tmp_path: Path) -> None:
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        "samples: s.tsv\nunits: u.tsv\nreference: {fasta: ref.fa}\nexport: {min_cell_count: 0}\n"
+        check_vcf_builds(units, target_name="GRCh38", liftover={})
+    assert str(excinfo.value) == (
+        "units.tsv row 3, column build: VCF 'data/centre1.vcf.gz' is declared GRCh37, but the "
+        "config has no liftover from GRCh37 to the target GRCh38: add 'liftover: {GRCh37: "
+        "{fasta: ..., chain: ...}}' to the config (the GRCh37 FASTA and the chain to the "
+        "target), or correct the build if the VCF is on GRCh38"
     )
-    with pytest.raises(InputError) as excinfo:
-        load_config(path)
-    assert_message(excinfo, str(path), "export.min_cell_count", "0")
 
 
-def test_config_missing_fasta() -> None:
-    with pytest.raises(InputError) as excinfo:
-        load_config({**MINIMAL_CONFIG, "reference": {"name": "GRCh38"}})
-    assert_message(excinfo, "'fasta'", "reference")
+def test_grch37_vcf_with_liftover(workdir: Path) -> None:
+    units = read_units("units.tsv")
+    units.loc[3, "build"] = "GRCh37"
+    liftover = {"GRCh37": {"fasta": "b37.fa", "chain": "b37ToHg38.over.chain.gz"}}
+    check_vcf_builds(units, target_name="GRCh38", liftover=liftover)
+
+
+def test_target_and_auto_builds_need_no_liftover(workdir: Path) -> None:
+    # rows 2 and 3: GRCh38 and auto (an empty cell)
+    check_vcf_builds(read_units("units.tsv"), target_name="GRCh38", liftover={})

@@ -24,17 +24,27 @@ SNAKEFILE = REPO_ROOT / "workflow" / "Snakefile"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE)]
 KEY = "a-test-key-that-is-long-enough"
 DEMO_KEY_FILE = "key_file: resources/demo/pseudonym.key"
+CONFIG = Path("config") / "config.yaml"
 
 
-def snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    """Run Snakemake in ``workdir``; return stdout + stderr (it logs to stderr)."""
-    result = subprocess.run(
-        [*SNAKEMAKE, "--directory", str(workdir), *args],
+def run_snakemake(
+    workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Snakemake in ``workdir`` with its config/config.yaml (as `make demo` passes the demo's),
+    unless ``args`` give a --configfile."""
+    config = [] if "--configfile" in args else ["--configfile", str(workdir / CONFIG)]
+    return subprocess.run(
+        [*SNAKEMAKE, "--directory", str(workdir), *config, *args],
         capture_output=True,
         text=True,
         env=env,
         check=False,
     )
+
+
+def snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run Snakemake in ``workdir``; return stdout + stderr (it logs to stderr)."""
+    result = run_snakemake(workdir, *args, env=env)
     output = result.stdout + result.stderr
     if result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} exited {result.returncode}:\n{output}")
@@ -42,13 +52,7 @@ def snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None) -> s
 
 
 def snakemake_fails(workdir: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        [*SNAKEMAKE, "--directory", str(workdir), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    result = run_snakemake(workdir, *args, env=env)
     assert result.returncode != 0, result.stdout + result.stderr
     return result.stdout + result.stderr
 
@@ -217,7 +221,7 @@ def test_genopass_run(workspace: Path) -> None:
     """`genopass run` finds the Snakefile, adds --cores 1 and passes the rest to Snakemake."""
     genopass = Path(sys.executable).parent / "genopass"
     result = subprocess.run(
-        [str(genopass), "run", "--dry-run", "--quiet", "rules"],
+        [str(genopass), "run", "--configfile", str(CONFIG), "--dry-run", "--quiet", "rules"],
         cwd=workspace,
         capture_output=True,
         text=True,
@@ -231,7 +235,10 @@ def test_genopass_run_returns_snakemake_exit_code(workspace: Path) -> None:
     (workspace / "config" / "units.tsv").write_text("sample\tunit\n")
     genopass = Path(sys.executable).parent / "genopass"
     result = subprocess.run(
-        [str(genopass), "run", "--dry-run"], cwd=workspace, capture_output=True, text=True
+        [str(genopass), "run", "--configfile", str(CONFIG), "--dry-run"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 1
     assert "config/units.tsv: has a header but no rows" in result.stdout + result.stderr

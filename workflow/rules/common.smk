@@ -14,6 +14,7 @@ from genopass.regions import calling_contigs
 from genopass.sheets import (
     alignment_builds,
     alignment_inputs,
+    check_vcf_builds,
     fastq_units,
     input_kinds,
     load_sheets,
@@ -86,10 +87,12 @@ CALLED_VCF = {"bcftools": OUTDIR / "call" / "bcftools_concat" / "{sample}.vcf.gz
 ]
 # GATK's naming: GRCh38.fa -> GRCh38.dict
 REFERENCE_DICT = re.sub(r"\.(fa|fasta|fna)(\.gz)?$", "", REFERENCE) + ".dict"
-# build -> {fasta, chain}: inputs on these builds are lifted over to the target
-LIFTOVER = config.get("liftover", {})
+# build -> {fasta, chain}: inputs on these builds are lifted over to the target (default: none)
+LIFTOVER = config["liftover"]
 GRCH37_FASTA = LIFTOVER.get("GRCh37", {}).get("fasta")
 try:
+    # a VCF declared on a build without a liftover stops the run here, naming its row
+    check_vcf_builds(units, target_name=config["reference"]["name"], liftover=LIFTOVER)
     # sample -> the build a BAM/CRAM sample is called on: GRCh37 alignments are checked and
     # called against the GRCh37 FASTA of the liftover, and lifted over by harmonisation
     ALIGNMENT_BUILD = alignment_builds(
@@ -167,7 +170,7 @@ def get_sample_rename(wildcards):
 
 ##### harmonisation options #####
 
-NON_PRIMARY = config.get("harmonise", {}).get("non_primary_contigs", "reject")
+NON_PRIMARY = config["harmonise"]["non_primary_contigs"]
 
 
 def get_build(wildcards):

@@ -1,0 +1,188 @@
+"""The config: the schema's defaults fill a user's config (and nothing of the demo's); bad, misspelt
+and not-yet-implemented keys fail with one message naming the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from genopass.config import load_config, workflow_config
+from genopass.errors import InputError, UsageError
+from genopass.paths import REPO_ROOT
+
+MINIMAL_CONFIG = {
+    "samples": "config/samples.tsv",
+    "units": "config/units.tsv",
+    "reference": {"fasta": "ref.fa"},
+}
+
+
+def config_error(config: dict, label: str | None = None) -> str:
+    with pytest.raises(InputError) as excinfo:
+        load_config(config, label=label)
+    return str(excinfo.value)
+
+
+# --- defaults ------------------------------------------------------------------------------------
+
+
+def test_defaults_are_the_schema_s() -> None:
+    config = load_config(MINIMAL_CONFIG)
+    assert config == {
+        "samples": "config/samples.tsv",
+        "units": "config/units.tsv",
+        "outdir": "results",
+        "reference": {"name": "GRCh38", "fasta": "ref.fa"},
+        "liftover": {},
+        "reads": {"aligner": "bwa", "caller": "bcftools"},
+        "harmonise": {"non_primary_contigs": "reject"},
+        "pseudonymisation": {"key_file": None},
+        "qc": {"preset": "permissive", "mode": "gate", "overrides": {}},
+        "export": {
+            "dataset": "demo",
+            "min_cell_count": 5,
+            "info_keep": [],
+            "format_keep": [],
+            "encrypt": {"recipients": []},
+        },
+    }
+    assert "outdir" not in MINIMAL_CONFIG  # the caller's dict is left alone
+
+
+def test_snakemake_validate_fills_the_same_defaults() -> None:
+    """The Snakefile's validate() and the package read one schema: the same config comes out."""
+    from snakemake.utils import validate
+
+    config = {**MINIMAL_CONFIG, "reference": dict(MINIMAL_CONFIG["reference"])}
+    validate(config, schema=str(REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    assert config == load_config(MINIMAL_CONFIG)
+
+
+def test_empty_liftover_stays_empty() -> None:
+    assert load_config({**MINIMAL_CONFIG, "liftover": {}})["liftover"] == {}
+
+
+def test_shipped_config_is_the_demo() -> None:
+    config = load_config(REPO_ROOT / "config" / "config.yaml")
+    assert config["reference"]["fasta"] == "resources/demo/GRCh38.demo.fa"
+    assert config["pseudonymisation"]["key_file"] == "resources/demo/pseudonym.key"
+    assert config["liftover"]["GRCh37"]["fasta"] == "resources/demo/GRCh37.demo.fa"
+
+
+def test_export_keeps() -> None:
+    config = load_config(
+        {**MINIMAL_CONFIG, "export": {"info_keep": ["CSQ", "gnomAD.AF"], "format_keep": ["PS"]}}
+    )
+    assert config["export"]["info_keep"] == ["CSQ", "gnomAD.AF"]
+    assert config["export"]["format_keep"] == ["PS"]
+
+
+# --- bad values ----------------------------------------------------------------------------------
+
+
+def test_unknown_key() -> None:
+    message = config_error({**MINIMAL_CONFIG, "export": {"datasett": "x"}}, label="my.yaml")
+    assert message == (
+        "my.yaml: unknown key 'datasett' under 'export'; check the spelling (allowed: dataset, "
+        "encrypt, format_keep, info_keep, min_cell_count)"
+    )
+
+
+def test_bad_value(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "samples: s.tsv\nunits: u.tsv\nreference: {fasta: ref.fa}\nexport: {min_cell_count: 0}\n"
+    )
+    with pytest.raises(InputError) as excinfo:
+        load_config(path)
+    message = str(excinfo.value)
+    assert message.startswith(f"{path}: key 'export.min_cell_count': 0 is less than the minimum")
+
+
+def test_missing_fasta() -> None:
+    message = config_error({**MINIMAL_CONFIG, "reference": {"name": "GRCh38"}})
+    assert message.startswith("config: missing key 'fasta' under 'reference'")
+
+
+def test_format_keep_allows_pl_and_ps_only() -> None:
+    message = config_error({**MINIMAL_CONFIG, "export": {"format_keep": ["PL", "GL"]}})
+    assert message == (
+        "config: key 'export.format_keep.1': 'GL' is not one of ['PL', 'PS'] (a FORMAT field "
+        "that may be kept, PL or PS)"
+    )
+
+
+def test_info_keep_takes_info_ids() -> None:
+    message = config_error({**MINIMAL_CONFIG, "export": {"info_keep": ["AC AN"]}})
+    assert message.startswith("config: key 'export.info_keep.0': 'AC AN' does not match")
+
+
+# --- keys of features that do not exist yet ------------------------------------------------------
+
+
+def test_qc_preset_other_than_permissive() -> None:
+    message = config_error({**MINIMAL_CONFIG, "qc": {"preset": "qatar"}}, label="my.yaml")
+    assert message == (
+        "my.yaml: key 'qc.preset': 'qatar' is not one of ['permissive'] (the QC threshold "
+        "preset; only permissive exists so far, the programmes' presets come with the QC step)"
+    )
+
+
+def test_qc_overrides() -> None:
+    message = config_error({**MINIMAL_CONFIG, "qc": {"overrides": {"pct_autosomes_15x": 90}}})
+    assert message == (
+        "config: key 'qc.overrides': QC thresholds are not implemented yet, so pct_autosomes_15x "
+        "cannot be set; remove the key (or set it to {})"
+    )
+
+
+def test_encryption_recipient_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    message = config_error({**MINIMAL_CONFIG, "export": {"encrypt": {"recipients": ["a.pub"]}}})
+    assert message == (
+        "config: key 'export.encrypt.recipients': public key file a.pub does not exist "
+        f"(relative paths start from the working directory {tmp_path}); Crypt4GH encryption "
+        "is not implemented yet anyway: set recipients to [] (or remove the key)"
+    )
+
+
+def test_encryption_not_implemented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.pub").write_text("key\n")
+    message = config_error({**MINIMAL_CONFIG, "export": {"encrypt": {"recipients": ["a.pub"]}}})
+    assert message == (
+        "config: key 'export.encrypt.recipients': Crypt4GH encryption is not implemented yet, "
+        "so the export cannot be encrypted for a.pub; set recipients to [] (or remove the key)"
+    )
+
+
+# --- the workflow's config -----------------------------------------------------------------------
+
+
+def test_workflow_without_config() -> None:
+    with pytest.raises(UsageError) as excinfo:
+        workflow_config({}, [])
+    assert str(excinfo.value) == (
+        "no config given: run 'genopass run --configfile path/to/config.yaml' (start from a copy "
+        "of config/config.yaml and config/README.md; 'make demo' runs the demo with "
+        "config/config.yaml)"
+    )
+
+
+def test_workflow_config_names_its_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    bad = {**MINIMAL_CONFIG, "qc": {"mode": "strict"}}
+    with pytest.raises(InputError) as excinfo:
+        workflow_config(bad, [tmp_path / "project" / "a.yaml", Path("/elsewhere/b.yaml")])
+    assert str(excinfo.value).startswith(
+        "project/a.yaml, /elsewhere/b.yaml: key 'qc.mode': 'strict' is not one of ['gate', 'warn']"
+    )
+
+
+def test_workflow_config_from_the_command_line_only() -> None:
+    with pytest.raises(InputError) as excinfo:
+        workflow_config({"samples": "s.tsv"}, [])
+    assert str(excinfo.value).startswith(
+        "--config: missing key 'units', 'reference' at the top level"
+    )
