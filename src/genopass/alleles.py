@@ -181,14 +181,52 @@ def _permute_genotype_values(values: list[str], order: Sequence[int]) -> list[st
     return out
 
 
-def reference_allele_index(alleles: Sequence[str], reference: str) -> int | None:
-    """Index of the first allele that equals the reference sequence at the record's position.
+BASES = re.compile(r"^[ACGTNacgtn]+$")
+SYMBOLIC = re.compile(r"^<[^<>,]+>$")
+BREAKEND = re.compile(r"^([ACGTNacgtn]*)([\[\]])[^\[\]]+:\d+\2([ACGTNacgtn]*)$")
+SINGLE_BREAKEND = re.compile(r"^(\.[ACGTNacgtn]+|[ACGTNacgtn]+\.)$")
 
-    ``reference`` is the reference from POS on, at least as long as the longest allele.
+
+def is_valid_alt(allele: str) -> bool:
+    """A base sequence, a symbolic allele, the overlap allele ``*`` or a breakend.
+
+    IUPAC ambiguity codes (R, Y, M, ...), ``I``/``D`` of old indel notations and empty entries
+    are not alleles genopass can place on a reference.
     """
-    for index, allele in enumerate(alleles):
-        if is_symbolic(allele) or not allele:
+    return bool(
+        BASES.match(allele)
+        or SYMBOLIC.match(allele)
+        or allele == "*"
+        or BREAKEND.match(allele)
+        or SINGLE_BREAKEND.match(allele)
+    )
+
+
+def invalid_allele(ref: str, alts: Sequence[str]) -> str | None:
+    """The first allele of a record that is not valid (REF: bases only), or None."""
+    if not BASES.match(ref):
+        return ref
+    if list(alts) == ["."]:  # no ALT allele: a site without variation
+        return None
+    return next((alt for alt in alts if not is_valid_alt(alt)), None)
+
+
+def swap_allele_index(ref: str, alts: Sequence[str], reference: str) -> int | None:
+    """Index of the ALT that is the reference allele where REF is not, when the whole allele
+    comparison justifies a REF/ALT swap; else None.
+
+    ``reference`` is the reference from POS on, at least as long as the longest allele. The ALT
+    must spell the reference over at least the span the REF claims (so an SNV or MNP of equal
+    length, or an ALT longer than REF): the anchor base of a deletion matches the reference
+    by construction and proves nothing, so ``TATA>T`` on ``TATG`` is a REF mismatch, never an
+    insertion ``T>TATA``.
+    """
+    reference = reference.upper()
+    if reference[: len(ref)] == ref.upper():
+        return None  # REF matches: nothing to swap
+    for index, allele in enumerate(alts):
+        if is_symbolic(allele) or not allele or len(allele) < len(ref):
             continue
-        if reference[: len(allele)].upper() == allele.upper():
+        if reference[: len(allele)] == allele.upper() and len(reference) >= len(allele):
             return index
     return None

@@ -1,29 +1,36 @@
 """Harmonise one VCF to the target reference in a single stream, compressed once.
 
-    [bcftools view -s SAMPLES -T TARGET_CONTIGS]      only when a subset is needed
-      | [bcftools annotate --rename-chrs MAP]          only when names differ
-      | bcftools norm -m-any -f REF -c wx              split, left-align, trim; REF mismatches out
-      | tee >(bcftools query CHROM/POS/REF/ALT | awk)  counts records, lists exact repeats
-      | bcftools norm -d exact                         drops the repeats (first record kept)
-      | bcftools view -H -Oz --threads N               records only: the header is written apart
+    bcftools view -Ov [-s SAMPLES]                   the source records as text
+      | awk (TRIAGE)                                 number every record (INFO/GENOPASS_SOURCE);
+                                                     records on rejected contigs and records with
+                                                     invalid alleles to the rejects, gVCF blocks
+                                                     to the blocks file; contigs renamed
+      | bcftools norm -m-any -f REF -c wx            split, left-align, trim; REF mismatches out
+      | awk (DEDUP)                                  repeats of an allele to the rejects
+      | bcftools view -H -Oz --threads N             records only: the header is written apart
 
 The standard header (definitions kept, contigs of the target, pseudonyms, no paths or people) is
 bgzipped on its own and put in front of the compressed records, so nothing is compressed twice.
-Everything genopass adds is decided from the header or from the few rejected records, which are
-fetched again through the index to write the rejects file with a reason each.
+
+Every record keeps its source number through the work files, so the accounting is measured from
+the files at the end (:func:`genopass.accounting.measure`), never derived from counters. Records
+that bcftools norm excluded for a REF mismatch are found as the source numbers that went in and
+did not come out; they are fetched again through the index. Of those, the records whose ALT
+spells the reference over the whole span of the REF (:func:`genopass.alleles.swap_allele_index`;
+never a strand-ambiguous A/T or C/G SNV) are swapped (GT/AD/PL/AF recoded), normalised on their
+own and merged into the output; the others are rejected as ``ref_mismatch``, one reject per
+source record however many ALT alleles it had.
 
 Around the stream, only where an input needs it:
 
 - build: a declared build that is not the target's, or ``auto`` with liftover sources configured,
   is checked against the REF alleles of sampled records (:mod:`genopass.build`); an input on the
-  target build is checked for free afterwards, from the share of REF mismatches norm reports;
-- liftover: an input on another build first goes through :mod:`genopass.liftover`, whose sorted
-  target-named output is the stream's input; its rejects and counts join the sample's;
-- REF/ALT swaps: of the records norm excluded for a REF mismatch, those whose ALT is the reference
-  allele (and that are not strand-ambiguous A/T, C/G SNVs) are swapped (GT/AD/PL/AF recoded),
-  normalised on their own and merged into the output; only inputs that have any pay for it;
+  target build is checked for free afterwards, from the share of source records norm excluded;
+- liftover: an input on another build first goes through :mod:`genopass.liftover`, which numbers
+  the records itself; its sorted target-named output is the stream's input;
 - gVCF: reference blocks (ALT only ``<NON_REF>``/``<*>``) go to a BED file of called hom-ref
-  intervals, and the ``<NON_REF>`` allele of variant records is dropped after splitting.
+  intervals with their source numbers, and the ``<NON_REF>`` allele of variant records is dropped
+  after splitting (it is no allele of the sample).
 """
 
 from __future__ import annotations
@@ -34,15 +41,25 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pysam
 
-from genopass.accounting import Accounting, LiftoverCounts
+from genopass import reasons
+from genopass.accounting import (
+    REJECT_INFO,
+    SOURCE_DEFINITION,
+    SOURCE_INFO,
+    STEP_INFO,
+    Accounting,
+    AccountingError,
+    measure,
+)
 from genopass.contigs import AliasTable, ContigDecision, is_primary_name, plan_contigs
 from genopass.errors import InputError
 from genopass.header import kept_definitions, scrub_paths, standard_header
@@ -51,30 +68,123 @@ from genopass.reference import ensure_fai, read_fai
 from genopass.tools import PipelineError, first_error, require_tool, run_pipeline, run_tool
 
 if TYPE_CHECKING:  # imported where used: inputs on the target build never load them
+    from genopass.build import BuildEvidence
     from genopass.liftover import LiftoverResult, LiftoverSource
 
 log = logging.getLogger(__name__)
 
 AUTO = "auto"  # the build is detected (genopass.build)
-REJECT_INFO = "GENOPASS_REJECT"
-STEP_INFO = "GENOPASS_STEP"
-REF_MISMATCH = "ref_mismatch"
-DUPLICATE = "duplicate"
-WHOLE_CONTIG_END = 2**31 - 2
 # An input on the target build whose REFs mismatch at more than this share of records is checked
 # for being on another build.
 REQUIRED_MATCH = 0.9
-BLOCK_EXPRESSION = 'N_ALT=1 && (ALT="<NON_REF>" || ALT="<*>")'
-SYMBOLIC_REF_EXPRESSION = 'ALT="<NON_REF>" || ALT="<*>"'
-UNDEFINED_TAG = re.compile(r"\b(INFO|FORMAT) '([^']+)'.* is not defined in the header")
-# Prints every CHROM/POS/REF/ALT seen before at the same position (records arrive sorted), then
-# the number of records. Constant memory: only one position's keys are held.
-REPEATS_AWK = (
-    'BEGIN { FS = "\\t" } '
-    "{ site = $1 FS $2; if (site != last) { delete seen; last = site } "
-    "if (seen[$0]++) print } "
-    'END { print "#records\\t" NR }'
-)
+BLOCK_ALLELES = ("<NON_REF>", "<*>")
+UNDEFINED_TAG = re.compile(r"\b(INFO|FORMAT|FILTER) '([^']+)'.* is not defined in the header")
+RECORD_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
+
+# Numbers each record, sends records of rejected contigs, with invalid alleles and gVCF blocks
+# to their files, renames contigs (breakend mates too) and passes the rest on. Writes per record
+# "source number, contig, POS, ALT alleles entering norm" to `sites`. The allele rule is the one
+# of genopass.alleles.is_valid_alt (a test checks that they agree).
+TRIAGE_AWK = r"""
+function bad_alleles(ref, alt,   n, i, a, x) {
+    if (ref !~ /^[ACGTNacgtn]+$/) return 1
+    if (alt == ".") return 0
+    n = split(alt, a, ",")
+    if (n == 0) return 1
+    for (i = 1; i <= n; i++) {
+        x = a[i]
+        if (x ~ /^[ACGTNacgtn]+$/ || x ~ /^<[^<>,]+>$/ || x == "*") continue
+        if (x ~ /^[ACGTNacgtn]*[][][^][]+:[0-9]+[][][ACGTNacgtn]*$/) continue
+        if (x ~ /^\.[ACGTNacgtn]+$/ || x ~ /^[ACGTNacgtn]+\.$/) continue
+        return 1
+    }
+    return 0
+}
+function rename_mates(alt,   out, rest, name) {
+    out = ""; rest = alt
+    while (match(rest, /[][][^]:[]+:/)) {
+        name = substr(rest, RSTART + 1, RLENGTH - 2)
+        out = out substr(rest, 1, RSTART) (target[name] != "" ? target[name] : name) ":"
+        rest = substr(rest, RSTART + RLENGTH)
+    }
+    return out rest
+}
+function info(x, key,   m) {
+    if (!match(x, ";" key "=[^;]*")) return ""
+    return substr(x, RSTART + length(key) + 2, RLENGTH - length(key) - 2)
+}
+BEGIN {
+    FS = OFS = "\t"
+    while ((getline line < contigs) > 0) {
+        split(line, f, "\t"); target[f[1]] = f[2]; why[f[1]] = f[3]
+    }
+    close(contigs)
+}
+/^##contig=<ID=/ {
+    id = substr($0, 14); match(id, /[,>]/); id = substr(id, 1, RSTART - 1)
+    if (target[id] != "") print "##contig=<ID=" target[id] substr($0, 14 + length(id))
+    next
+}
+/^##/ { if (index($0, "##INFO=<ID=GENOPASS_SOURCE,") == 1) declared = 1; print; next }
+/^#/ { if (!declared) print definition; print; next }
+{
+    records++
+    x = ";" $8
+    if (numbered) {
+        src = info(x, "GENOPASS_SOURCE")
+        if (src == "") { print "no source number at " $1 ":" $2 > "/dev/stderr"; exit 3 }
+    } else {
+        src = ++n
+        $8 = ($8 == "." ? "GENOPASS_SOURCE=" src : $8 ";GENOPASS_SOURCE=" src)
+    }
+    c = $1
+    reason = (c in why) ? why[c] : "unknown_contig"
+    if (reason == "" && target[c] == "") reason = "unknown_contig"
+    if (reason == "" && bad_alleles($4, $5)) reason = "invalid_allele"
+    if (reason != "") { print src, c, $2, 0 > sites; print reason, $0 > rejects; next }
+    if (gvcf && ($5 == "<NON_REF>" || $5 == "<*>")) {
+        end = info(x, "END"); if (end == "") end = $2 - 1 + length($4)
+        print src, c, $2, 0 > sites
+        print target[c], $2 - 1, end, src > blocks
+        next
+    }
+    pieces = split($5, a, ",")
+    if (gvcf) for (i = 1; i <= pieces; i++) if (a[i] == "<NON_REF>" || a[i] == "<*>") pieces--
+    print src, c, $2, pieces > sites
+    $1 = target[c]
+    if (index($5, "[") || index($5, "]")) $5 = rename_mates($5)
+    print
+}
+END { print records + 0 > count }
+"""
+
+# Rejects a normalised record whose allele is already in the output at that position, unless it
+# comes from the same source record (two equal symbolic alleles of one record are two alleles).
+# The allele is the whole allele: symbolic and breakend alleles with their END, SVLEN and CN.
+# Writes the source number of every record it reads to `passed`.
+DEDUP_AWK = r"""
+function info(x, key) {
+    if (!match(x, ";" key "=[^;]*")) return ""
+    return substr(x, RSTART + length(key) + 2, RLENGTH - length(key) - 2)
+}
+BEGIN { FS = OFS = "\t" }
+/^#/ { print; next }
+gvcf && ($5 == "<NON_REF>" || $5 == "<*>") { next }
+{
+    x = ";" $8
+    src = info(x, "GENOPASS_SOURCE")
+    print src > passed
+    site = $1 FS $2
+    if (site != last) { delete seen; last = site }
+    key = $4 FS $5
+    if (substr($5, 1, 1) == "<" || index($5, "[") || index($5, "]"))
+        key = key FS info(x, "END") FS info(x, "SVLEN") FS info(x, "CN")
+    if (key in seen) {
+        if (seen[key] != src) { print > duplicates; next }
+    } else seen[key] = src
+    print
+}
+"""
 
 
 @dataclass(frozen=True)
@@ -90,7 +200,7 @@ class HarmoniseOptions:
     threads: int = 1
     build: str = AUTO  # the input's declared build (GRCh37, GRCh38) or auto
     liftover: tuple[LiftoverSource, ...] = ()  # builds that can be lifted to the target
-    blocks: Path | None = None  # gVCF reference blocks (BED, bgzipped + .tbi)
+    blocks: Path | None = None  # gVCF reference blocks (BED + source number, bgzipped + .tbi)
 
 
 @dataclass(frozen=True)
@@ -104,133 +214,617 @@ class SourceInfo:
     records_per_contig: dict[str, int]
     header_text: str
 
+    @property
+    def records(self) -> int:
+        return sum(self.records_per_contig.values())
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A rejected record: reason, the step that rejected it, and its VCF line (source number
+    in INFO)."""
+
+    reason: str
+    step: str
+    line: str
+
 
 @dataclass(frozen=True)
 class StreamResult:
-    records_in: int  # records that entered bcftools norm (its own count)
-    ref_mismatches: list[tuple[str, int, str]]  # target contig, pos, REF as written
-    normalised_records: int  # records that left bcftools norm
-    repeats: list[tuple[str, ...]]  # CHROM, POS, REF, ALT of each exact repeat
-    reference_blocks: int = 0  # gVCF reference blocks kept out of the stream
+    """What the stream wrote and what its side files say."""
 
-
-@dataclass(frozen=True)
-class SwapResult:
-    """REF-mismatch records whose ALT is the reference allele, swapped and normalised."""
-
-    swapped_source: list[str]  # source lines that were swapped
-    records: list[str]  # their normalised records (target names), not yet deduplicated
-    duplicates: list[str]  # of those, the ones already in the output (rejected as duplicate)
+    body: Path  # compressed records, no header
+    records_read: int  # records the triage read (numbered, or carrying their number)
+    pieces: bytearray  # per source number: ALT alleles that entered norm
+    excluded: list[tuple[int, str, int, int]]  # (number, contig, POS, rank at POS) norm kept out
+    mismatch_sites: set[tuple[str, int]]  # target contig, POS of norm's REF_MISMATCH lines
+    entered_norm: int  # source records that entered norm
+    rejects: list[Reject]
+    blocks: Path  # target contig, start, end, source number
+    block_bases: int
 
 
 def harmonise_vcf(vcf: Path, options: HarmoniseOptions) -> Accounting:
-    """Harmonise ``vcf``; write output, index, rejects and accounting atomically."""
+    """Harmonise ``vcf``; write output, index, rejects, blocks and accounting atomically."""
     vcf = Path(vcf)
     require_tool("bcftools")
     check_bgzf_complete(vcf)
     ensure_fai(options.reference)
-    target = read_fai(options.reference)
     aliases = AliasTable.load([options.alias_table] if options.alias_table else None)
     with tempfile.TemporaryDirectory(prefix=".genopass-", dir=_tmp_parent(options.out)) as tmp:
-        work = Path(tmp)
-        source = inspect_source(vcf, work)
-        samples = _select_samples(source, options.samples)
-        build = _source_build(source, options, aliases, vcf)
-        lift: LiftoverResult | None = None
-        original = source
-        if build != options.reference_name:
-            lift, source = _lift(source, samples, build, options, aliases, work, vcf)
+        job = HarmoniseJob(vcf, options, aliases, Path(tmp))
+        return job.run()
+
+
+@dataclass
+class HarmoniseJob:
+    """One input through the harmonisation steps, in a private work folder."""
+
+    vcf: Path
+    options: HarmoniseOptions
+    aliases: AliasTable
+    work: Path
+    source: SourceInfo = field(init=False)
+    samples: dict[str, str] = field(init=False)  # vcf column -> output name
+    build: str = field(init=False)
+    lift: LiftoverResult | None = None
+
+    def __post_init__(self) -> None:
+        self.target = read_fai(self.options.reference)
+        self.source = inspect_source(self.vcf, self.work)
+        self.original = self.source
+        self.samples = _select_samples(self.source, self.options.samples)
+
+    # -- the steps -------------------------------------------------------------------------
+
+    def run(self) -> Accounting:
+        self.build = self.source_build()
+        if self.build != self.options.reference_name:
+            self.lift_over()
+        plan = self.plan_contigs()
+        stream = self.stream(plan)
+        if self.lift is None:
+            self.check_ref_match_rate(stream)
+        rejects, swapped = self.resolve_excluded(plan, stream)
+        header = self.output_header()
+        output = self.work / "out.vcf.gz"
+        _join_header_and_body(header, stream.body, output)
+        run_tool(["bcftools", "index", "-t", output], about=self.vcf)
+        if swapped:
+            output = self.merge_swapped(output, header, plan, swapped, rejects)
+            run_tool(["bcftools", "index", "-t", output], about=self.vcf)
+        rejects_file = self.work / "rejects.vcf.gz"
+        self.write_rejects(rejects_file, plan, [*self._liftover_rejects(), *rejects])
+        blocks_file = self.work / "blocks.bed.gz"
+        self.write_blocks(blocks_file, stream.blocks)
+        accounting = self.measure(output, rejects_file, blocks_file, stream, len(swapped))
+        self.publish(output, rejects_file, blocks_file, accounting)
+        log.info("%s: %s", self.vcf, accounting.summary())
+        return accounting
+
+    def source_build(self) -> str:
+        """The input's build: declared, or detected among the target and the liftover sources.
+
+        An input declared on the target build, or ``auto`` with nothing to lift from, is checked
+        after the stream from the REF mismatches norm reports (no extra read).
+        """
+        options, target = self.options, self.options.reference_name
+        if options.build == target or (options.build == AUTO and not options.liftover):
+            return target
+        from genopass.build import decide_build
+
+        if options.build != AUTO and options.build not in self.references:
+            raise InputError(
+                f"{self.vcf}: declared build {options.build}, but no liftover from "
+                f"{options.build} to {target} is configured; add liftover: {{{options.build}: "
+                f"{{fasta: ..., chain: ...}}}} to the config (or --liftover-fasta/"
+                f"--liftover-chain)"
+            )
+        return decide_build(self.evidence, options.build, self.vcf)
+
+    @cached_property
+    def references(self) -> dict[str, Path]:
+        return {
+            self.options.reference_name: self.options.reference,
+            **{s.build: s.fasta for s in self.options.liftover},
+        }
+
+    @cached_property
+    def evidence(self) -> BuildEvidence:
+        """Header lengths and REF matches of sampled records against every configured FASTA."""
+        from genopass.build import gather_evidence
+
+        source = self.original
+        return gather_evidence(
+            source.indexed_path,
+            source.records_per_contig,
+            source.contig_lengths,
+            self.references,
+            self.aliases,
+        )
+
+    def _raise_build_error(self) -> None:
+        """Raise the build error the sampled REF matches give, when they contradict the
+        declaration (the target's build for ``auto``)."""
+        from genopass.build import decide_build
+
+        declared = self.options.reference_name if self.options.build == AUTO else self.options.build
+        decide_build(self.evidence, declared, self.vcf)
+
+    def lift_over(self) -> None:
+        from genopass.liftover import Lifter, UndeclaredTagError, lift_vcf
+
+        by_build = {s.build: s for s in self.options.liftover}
+        if self.build not in by_build:
+            raise InputError(
+                f"{self.vcf}: the file is on {self.build}, but no liftover from {self.build} to "
+                f"{self.options.reference_name} is configured; add liftover: {{{self.build}: "
+                f"{{fasta: ..., chain: ...}}}} to the config (or --liftover-fasta/"
+                f"--liftover-chain)"
+            )
+        folder = self.work / "liftover"
+        folder.mkdir()
+        lifter = Lifter(
+            by_build[self.build],
+            self.options.reference,
+            self.source.contig_lengths,
+            self.aliases,
+            keep_non_primary=self.options.keep_non_primary,
+            path=self.vcf,
+        )
+        subset = list(self.samples) if self.needs_subset else None
+        source = self.source
+        try:
+            try:
+                result = lift_vcf(
+                    self.vcf, source.indexed_path, source.header_text, subset, lifter, folder
+                )
+            except UndeclaredTagError as error:
+                source = declare_undefined_tags(source, folder, str(error))
+                result = lift_vcf(
+                    self.vcf, source.indexed_path, source.header_text, subset, lifter, folder
+                )
+        finally:
+            lifter.close()
+        if result.input_records != self.original.records:
+            raise _count_error(self.vcf, self.original.records, result.input_records)
+        lifted = folder / "inspect"
+        lifted.mkdir()
+        self.lift = result
+        self.source = inspect_source(result.lifted, lifted)
+
+    def plan_contigs(self) -> list[ContigDecision]:
+        source = self.source
         try:
             plan = plan_contigs(
                 source.contig_lengths,
-                target,
-                aliases,
-                keep_non_primary=options.keep_non_primary,
-                target_build=options.reference_name,
-                path=vcf,
+                self.target,
+                self.aliases,
+                keep_non_primary=self.options.keep_non_primary,
+                target_build=self.options.reference_name,
+                path=self.vcf,
             )
         except InputError:
-            if lift is None and options.liftover:
-                _explain_build(source, options, aliases, vcf)  # the match rates, if they tell
+            if self.lift is None and self.options.liftover:
+                self._raise_build_error()  # the match rates, if they tell
             raise
-        _require_some_target(plan, source, target, vcf)
-        gvcf = is_gvcf(source.header_text)
-        body = work / "body.vcf.gz"
-        normalised = work / "normalised.bcf"
+        with_records = [d for d in plan if source.records_per_contig.get(d.source, 0) > 0]
+        if with_records and not any(d.target for d in with_records):
+            names = ", ".join(d.source for d in with_records[:5])
+            raise InputError(
+                f"{self.vcf}: none of its contigs with records ({names}) maps to the target "
+                f"reference ({', '.join(list(self.target)[:5])}...): the contig naming is "
+                f"unknown to the alias tables or the file is on another reference"
+            )
+        return plan
+
+    @property
+    def needs_subset(self) -> bool:
+        return bool(self.samples) and list(self.samples) != self.source.samples
+
+    @property
+    def sample_args(self) -> list[str]:
+        return ["-s", ",".join(self.samples)] if self.needs_subset else []
+
+    @property
+    def gvcf(self) -> bool:
+        return is_gvcf(self.original.header_text)
+
+    def stream(self, plan: list[ContigDecision]) -> StreamResult:
+        """Run the stream; declare tags the header lacks and run again if records use any."""
         try:
-            stream = _stream(source, plan, samples, options, body, normalised, work, gvcf)
+            result, stderrs = self._run_stream(plan)
         except PipelineError as error:
             if not any(UNDEFINED_TAG.search(err) for err in error.stderrs):
                 raise
-            source = declare_undefined_tags(source, work)
-            stream = _stream(source, plan, samples, options, body, normalised, work, gvcf)
-        if lift is None:
-            _check_ref_match_rate(source, stream, options, aliases, vcf)
-        out_samples = list(samples.values()) if samples else source.samples
-        mismatch_lines = _fetch_mismatch_lines(source, plan, samples, stream, work)
-        swaps = _swap_mismatches(source, plan, samples, options, mismatch_lines, work)
-
-        kept = [(name, length) for name, length in target.items() if _kept(name, options)]
-        header = standard_header(
-            _stream_header(source, samples), kept, options.reference_name, out_samples
-        )
-        final = work / "out.vcf.gz"
-        _join_header_and_body(header, body, final)
-        run_tool(["bcftools", "index", "-t", final], about=vcf)
-        if swaps.records:
-            final = _merge_swapped(final, header, swaps, options, work, vcf)
-
-        accounting = _account(source, plan, stream, out_samples, swaps)
-        if lift is not None:
-            accounting = replace(
-                accounting,
-                input_records=sum(original.records_per_contig.values()),
-                source_build=build,
-                liftover=LiftoverCounts(
-                    lift.input_records,
-                    lift.output_records,
-                    lift.rejected,
-                    lift.swapped,
-                    lift.reference_blocks,
-                ),
-            )
+            stderrs = error.stderrs
         else:
-            accounting = replace(accounting, source_build=build)
-        accounting.check(path=vcf)
-        rejects = _collect_rejects(
-            source,
-            plan,
-            samples,
-            stream,
-            normalised,
-            work,
-            mismatch_lines,
-            frozenset(swaps.swapped_source),
+            if not any(UNDEFINED_TAG.search(err) for err in stderrs):
+                return result
+        self.source = declare_undefined_tags(self.source, self.work, "\n".join(stderrs))
+        result, _ = self._run_stream(plan)
+        return result
+
+    def _run_stream(self, plan: list[ContigDecision]) -> tuple[StreamResult, list[str]]:
+        work = self.work / "stream"
+        if work.exists():
+            shutil.rmtree(work)  # a second run after declaring tags
+        work.mkdir()
+        contigs = work / "contigs.tsv"
+        contigs.write_text(
+            "".join(f"{d.source}\t{d.target or ''}\t{d.reason or ''}\n" for d in plan)
         )
-        rejects += [(DUPLICATE, line) for line in swaps.duplicates]
-        lifted_rejects = _liftover_reject_lines(lift)
-        accounting = accounting.with_output(_count_records(final))
-        accounting.check(path=vcf)
-        accounting.check_rejects(
-            Counter(reason for reason, _ in [*rejects, *lifted_rejects]), path=vcf
+        side = {name: work / f"{name}.tsv" for name in ("sites", "rejects", "blocks", "count")}
+        side |= {name: work / f"{name}.tsv" for name in ("passed", "duplicates")}
+        for path in side.values():
+            path.touch()
+        numbered = int(self.lift is not None)
+        triage = ["awk", "-v", f"contigs={contigs}", "-v", f"numbered={numbered}"]
+        triage += ["-v", f"gvcf={int(self.gvcf)}", "-v", f"definition={SOURCE_DEFINITION}"]
+        for name in ("sites", "rejects", "blocks", "count"):
+            triage += ["-v", f"{name}={side[name]}"]
+        dedup = ["awk", "-v", f"gvcf={int(self.gvcf)}"]
+        dedup += ["-v", f"passed={side['passed']}", "-v", f"duplicates={side['duplicates']}"]
+        norm = ["bcftools", "norm", "--no-version", "-Ov", "-m-any", "-f"]
+        norm += [str(self.options.reference), "-c", "wx"]
+        threads = str(max(1, self.options.threads))
+        stages = [
+            [
+                "bcftools",
+                "view",
+                "--no-version",
+                "-Ov",
+                *self.sample_args,
+                self.source.indexed_path,
+            ],
+            [*triage, TRIAGE_AWK],
+            norm,
+            [*dedup, DEDUP_AWK],
+            ["bcftools", "view", "--no-version", "-H", "-Oz", "--threads", threads],
+        ]
+        body = work / "body.vcf.gz"
+        stderrs = run_pipeline(stages, about=self.vcf, stdout=body)
+        mismatch_sites = {
+            (fields[1], int(fields[2]))
+            for fields in (line.split("\t") for line in stderrs[2].splitlines())
+            if fields[0] == "REF_MISMATCH"
+        }
+        records_read = int(side["count"].read_text().strip() or 0)
+        expected = self.lift.output_records if self.lift else self.source.records
+        if records_read != expected:
+            raise _count_error(self.vcf, expected, records_read)
+        size = self.lift.input_records if self.lift else records_read
+        passed = bytearray(size + 1)
+        with open(side["passed"]) as handle:
+            for line in handle:
+                passed[int(line)] = 1
+        pieces = bytearray(size + 1)
+        excluded, entered = _excluded_records(side["sites"], passed, pieces)
+        rejects = [
+            Reject(reason, "harmonise", line)
+            for reason, line in (row.rstrip("\n").split("\t", 1) for row in open(side["rejects"]))
+        ]
+        rejects += [
+            Reject(reasons.DUPLICATE, "harmonise", row.rstrip("\n"))
+            for row in open(side["duplicates"])
+        ]
+        block_bases = sum(int(end) - int(start) for _c, start, end, _n in _rows(side["blocks"]))
+        result = StreamResult(
+            body=body,
+            records_read=records_read,
+            pieces=pieces,
+            excluded=excluded,
+            mismatch_sites=mismatch_sites,
+            entered_norm=entered,
+            rejects=rejects,
+            blocks=side["blocks"],
+            block_bases=block_bases,
+        )
+        return result, stderrs
+
+    def check_ref_match_rate(self, stream: StreamResult) -> None:
+        """An input on the target build matches its REFs: many mismatches mean another build."""
+        from genopass.build import MIN_SITES
+
+        checked = stream.entered_norm
+        mismatched = len(stream.excluded)
+        if checked < MIN_SITES or mismatched <= (1 - REQUIRED_MATCH) * checked:
+            return
+        self._raise_build_error()  # raises when another build fits or none does
+        raise InputError(
+            f"{self.vcf}: REF matches the {self.options.reference_name} reference at only "
+            f"{1 - mismatched / checked:.0%} of {checked} source records "
+            f"({self.evidence.describe()}); the file is on another build or reference"
         )
 
+    def resolve_excluded(
+        self, plan: list[ContigDecision], stream: StreamResult
+    ) -> tuple[list[Reject], list[str]]:
+        """The stream's rejects, plus a reject or a swap for each record norm kept out.
+
+        Returns (rejects, swapped source lines): a record norm excluded at a position it named in
+        a REF_MISMATCH line is swapped where the whole allele comparison justifies it, else
+        rejected as ``ref_mismatch``. A record excluded with no such line is an error.
+        """
+        rejects = list(stream.rejects)
+        if not stream.excluded:
+            return rejects, []
+        from genopass.alleles import (
+            FieldNumbers,
+            is_strand_ambiguous,
+            permute_alleles,
+            swap_allele_index,
+            swap_order,
+        )
+
+        names = {d.source: d.target for d in plan if d.target}
+        numbers = FieldNumbers.from_header(self.source.header_text.splitlines())
+        swapped: list[str] = []
+        with pysam.FastaFile(str(self.options.reference)) as fasta:
+            for number, line in self._fetch_excluded(stream.excluded):
+                fields = line.split("\t")
+                chrom = names.get(fields[0], fields[0])
+                if (chrom, int(fields[1])) not in stream.mismatch_sites:
+                    raise AccountingError(
+                        f"{self.vcf}: bcftools norm left out source record {number} "
+                        f"({fields[0]}:{fields[1]} {fields[3]}>{fields[4]}) without saying why"
+                    )
+                alts = fields[4].split(",")
+                longest = max(len(a) for a in [fields[3], *alts])
+                start = int(fields[1]) - 1
+                reference = fasta.fetch(chrom, start, start + longest).upper()
+                index = swap_allele_index(fields[3], alts, reference)
+                if index is None or is_strand_ambiguous(fields[3], alts[index]):
+                    rejects.append(Reject(reasons.REF_MISMATCH, "harmonise", line))
+                    continue
+                order = swap_order(len(alts) + 1, index + 1)
+                swapped.append("\t".join(permute_alleles(fields, order, numbers)))
+        return rejects, swapped
+
+    def _fetch_excluded(
+        self, excluded: list[tuple[int, str, int, int]]
+    ) -> Iterator[tuple[int, str]]:
+        """(source number, source line with its number in INFO) of records norm kept out."""
+        regions = self.work / "excluded-regions.tsv"
+        sites = sorted({(chrom, pos) for _n, chrom, pos, _r in excluded})
+        regions.write_text("".join(f"{c}\t{p}\t{p}\n" for c, p in sites))
+        view = ["bcftools", "view", "--no-version", "-H", "--regions-overlap", "0"]
+        text = run_tool(
+            [*view, "-R", regions, *self.sample_args, self.source.indexed_path], about=self.vcf
+        )
+        at_site: dict[tuple[str, int], list[str]] = defaultdict(list)
+        for line in text.splitlines():
+            chrom, pos = line.split("\t", 2)[:2]
+            at_site[(chrom, int(pos))].append(line)
+        for number, chrom, pos, rank in excluded:
+            lines = at_site.get((chrom, pos), [])
+            if self.lift is not None:  # lifted records carry their number
+                tag = f"{SOURCE_INFO}={number}"
+                line = next((x for x in lines if tag in x.split("\t")[7].split(";")), None)
+            else:
+                line = lines[rank] if rank < len(lines) else None
+                if line is not None:
+                    line = _with_info(line, f"{SOURCE_INFO}={number}")
+            if line is None:
+                raise AccountingError(
+                    f"{self.vcf}: source record {number} at {chrom}:{pos} cannot be read again"
+                )
+            yield number, line
+
+    def output_header(self) -> str:
+        kept = [
+            (name, length)
+            for name, length in self.target.items()
+            if self.options.keep_non_primary or is_primary_name(name)
+        ]
+        out_samples = list(self.samples.values()) if self.samples else self.source.samples
+        source_header = _stream_header(self.source, self.sample_args)
+        header = standard_header(source_header, kept, self.options.reference_name, out_samples)
+        if f"##INFO=<ID={SOURCE_INFO}," not in header:
+            lines = header.rstrip("\n").split("\n")
+            header = "\n".join([*lines[:-1], SOURCE_DEFINITION, lines[-1]]) + "\n"
+        return header
+
+    def merge_swapped(
+        self,
+        output: Path,
+        header: str,
+        plan: list[ContigDecision],
+        swapped: list[str],
+        rejects: list[Reject],
+    ) -> Path:
+        """Normalise the swapped records and merge them into the output, deduplicated by the
+        stream's own rule (a swapped allele already in the output is a duplicate reject).
+
+        The output is read and compressed once more: only inputs with swapped records pay it.
+        """
+        names = {d.source: d.target for d in plan if d.target}
+        order = {name: i for i, name in enumerate(self.target)}
+        renamed = []
+        for line in swapped:
+            chrom, rest = line.split("\t", 1)
+            renamed.append(f"{names.get(chrom, chrom)}\t{rest}")
+        renamed.sort(
+            key=lambda r: (order.get(r.split("\t", 1)[0], len(order)), int(r.split("\t", 2)[1]))
+        )
+        small = self.work / "swapped.source.vcf"
+        small.write_text(header + "".join(r + "\n" for r in renamed))
+        normalised = self.work / "swapped.vcf.gz"
+        norm = ["bcftools", "norm", "--no-version", "-Oz", "-m-any", "-f"]
+        run_tool(
+            [*norm, self.options.reference, "-c", "x", "-o", normalised, small], about=self.vcf
+        )
+        run_tool(["bcftools", "index", "-t", normalised], about=self.vcf)
+        duplicates = self.work / "swap-duplicates.tsv"
+        duplicates.touch()
+        dedup = ["awk", "-v", f"gvcf={int(self.gvcf)}", "-v", f"passed={os.devnull}"]
+        dedup += ["-v", f"duplicates={duplicates}", DEDUP_AWK]
+        threads = str(max(1, self.options.threads))
+        concat = ["bcftools", "concat", "--no-version", "-a", "-Ov", output, normalised]
+        view = ["bcftools", "view", "--no-version", "-H", "-Oz", "--threads", threads]
+        merged_body = self.work / "merged.body.vcf.gz"
+        run_pipeline([concat, dedup, view], about=self.vcf, stdout=merged_body)
+        rejects += [
+            Reject(reasons.DUPLICATE, "harmonise", row.rstrip("\n")) for row in open(duplicates)
+        ]
+        merged = self.work / "merged.vcf.gz"
+        _join_header_and_body(header, merged_body, merged)
+        return merged
+
+    def write_rejects(
+        self, path: Path, plan: list[ContigDecision], rejects: Iterable[Reject]
+    ) -> None:
+        """Rejected records with INFO GENOPASS_REJECT (reason) and GENOPASS_STEP (where)."""
+        header_lines = [
+            line for line in self.original.header_text.splitlines() if line.startswith("##")
+        ]
+        fileformat = next(
+            (h for h in header_lines if h.startswith("##fileformat")), "##fileformat=VCFv4.2"
+        )
+        contigs = {d.source for d in plan} | {d.target for d in plan if d.target}
+        contigs |= set(self.original.contig_lengths)
+        names = list(self.samples.values()) if self.samples else self.original.samples
+        columns = list(RECORD_COLUMNS) + (["FORMAT", *names] if names else [])
+        definitions = [
+            d
+            for d in kept_definitions(header_lines)
+            if not d.startswith(f"##INFO=<ID={SOURCE_INFO},")
+        ]
+        lines = [
+            fileformat,
+            *definitions,
+            SOURCE_DEFINITION,
+            f'##INFO=<ID={REJECT_INFO},Number=1,Type=String,Description="Why genopass '
+            f'rejected the record">',
+            f'##INFO=<ID={STEP_INFO},Number=1,Type=String,Description="The genopass step that '
+            f'rejected the record (liftover: source build coordinates; harmonise: target)">',
+            *(f"##contig=<ID={c}>" for c in sorted(contigs)),
+            "\t".join(columns),
+        ]
+        with pysam.BGZFile(str(path), "wb") as out:
+            out.write(("\n".join(lines) + "\n").encode())
+            for reject in rejects:
+                fields = reject.line.split("\t")
+                tag = f"{REJECT_INFO}={reject.reason};{STEP_INFO}={reject.step}"
+                fields[7] = tag if fields[7] == "." else f"{fields[7]};{tag}"
+                out.write((scrub_paths("\t".join(fields)) + "\n").encode())
+
+    def write_blocks(self, path: Path, stream_blocks: Path) -> None:
+        """The sample's reference blocks as sorted, bgzipped BED + source number (+ .tbi).
+
+        Intervals where the caller saw the reference (called hom-ref), so that later steps can
+        tell them from positions that were not covered at all; empty for a plain VCF.
+        """
+        parts = [stream_blocks]
+        if self.lift is not None and self.lift.blocks is not None:
+            parts.append(self.lift.blocks)
+        plain = self.work / "blocks.sorted.bed"
+        # External sort (bounded memory); contigs in byte order, which tabix accepts.
+        sort = ["sort", "-k1,1", "-k2,2n", "-k3,3n", "-k4,4n", "-S", "256M", "-T", str(self.work)]
+        proc = subprocess.run(
+            [*sort, "-o", str(plain), *map(str, parts)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "LC_ALL": "C"},
+        )
+        if proc.returncode != 0:
+            raise InputError(f"{self.vcf}: sorting reference blocks failed: {proc.stderr[-300:]}")
+        pysam.tabix_compress(str(plain), str(path), force=True)
+        pysam.tabix_index(str(path), preset="bed", force=True)
+
+    def measure(
+        self,
+        output: Path,
+        rejects: Path,
+        blocks: Path,
+        stream: StreamResult,
+        swapped: int,
+    ) -> Accounting:
+        lift = self.lift
+        out_samples = list(self.samples.values()) if self.samples else self.source.samples
+        return measure(
+            path=self.vcf,
+            input_records=self.original.records,
+            output=output,
+            rejects=rejects,
+            blocks=blocks,
+            pieces=stream.pieces,
+            samples=tuple(out_samples),
+            source_build=self.build,
+            swapped={"liftover": lift.swapped if lift else 0, "harmonise": swapped},
+            lifted_records=lift.output_records if lift else 0,
+            block_bases_in=(lift.block_bases_in if lift else 0) + stream.block_bases,
+        )
+
+    def publish(self, output: Path, rejects: Path, blocks: Path, accounting: Accounting) -> None:
+        """Move the measured files into place (renames keep their bytes)."""
+        options = self.options
         if options.blocks:
-            _write_blocks(options.blocks, source, plan, lift, gvcf, work)
-        _publish(final, options.out)
+            _move_with_index(blocks, Path(options.blocks))
         if options.rejects:
-            _write_rejects(
-                options.rejects,
-                source,
-                plan,
-                samples,
-                rejects,
-                lifted=lifted_rejects,
-                extra_contigs=list(original.contig_lengths) if lift else [],
-            )
+            _move(rejects, Path(options.rejects))
         if options.accounting:
-            accounting.write(options.accounting)
-    return accounting
+            accounting.write(Path(options.accounting))
+        _move_with_index(output, Path(options.out))  # last: its presence means all is done
+
+    def _liftover_rejects(self) -> list[Reject]:
+        if self.lift is None:
+            return []
+        rejects = []
+        with open(self.lift.rejects) as handle:
+            for row in handle:
+                reason, line = row.rstrip("\n").split("\t", 1)
+                rejects.append(Reject(reason, "liftover", line))
+        return rejects
+
+
+def _excluded_records(
+    sites: Path, passed: bytearray, pieces: bytearray
+) -> tuple[list[tuple[int, str, int, int]], int]:
+    """Source records that entered norm and did not leave it: (number, contig, POS, rank).
+
+    The rank is the record's place among all the input's records at that contig and POS, so
+    that it can be read again through the index. Fills ``pieces``; returns the count that
+    entered norm too.
+    """
+    excluded = []
+    entered = 0
+    last_site, rank = None, 0
+    with open(sites) as handle:
+        for row in handle:
+            number_text, chrom, pos, alleles = row.rstrip("\n").split("\t")
+            site = (chrom, pos)
+            rank = rank + 1 if site == last_site else 0
+            last_site = site
+            count = int(alleles)
+            if not count:
+                continue
+            number = int(number_text)
+            entered += 1
+            pieces[number] = min(255, count)
+            if not passed[number]:
+                excluded.append((number, chrom, int(pos), rank))
+    return excluded, entered
+
+
+def _rows(path: Path) -> Iterator[list[str]]:
+    with open(path) as handle:
+        for line in handle:
+            yield line.rstrip("\n").split("\t")
+
+
+def _with_info(line: str, item: str) -> str:
+    fields = line.split("\t")
+    fields[7] = item if fields[7] == "." else f"{fields[7]};{item}"
+    return "\t".join(fields)
+
+
+def _count_error(vcf: Path, indexed: int, read: int) -> InputError:
+    return InputError(
+        f"{vcf}: its index counts {indexed} records but {read} were read: the file has lines "
+        f"that cannot be parsed, or it was changed after it was indexed (then re-index it "
+        f"with 'tabix -f')"
+    )
 
 
 def is_gvcf(header_text: str) -> bool:
@@ -239,115 +833,6 @@ def is_gvcf(header_text: str) -> bool:
         line.startswith(("##ALT=<ID=NON_REF,", "##ALT=<ID=*,", "##GVCFBlock"))
         for line in header_text.splitlines()
     )
-
-
-def _source_build(
-    source: SourceInfo, options: HarmoniseOptions, aliases: AliasTable, vcf: Path
-) -> str:
-    """The input's build: declared, or detected among the target and the liftover sources.
-
-    An input declared on the target build, or ``auto`` with nothing to lift from, is checked
-    after the stream from norm's REF mismatches (no extra read); otherwise records are sampled.
-    """
-    target = options.reference_name
-    if options.build == target or (options.build == AUTO and not options.liftover):
-        return target
-    from genopass.build import decide_build, gather_evidence
-
-    references = {target: options.reference, **{s.build: s.fasta for s in options.liftover}}
-    if options.build != AUTO and options.build not in references:
-        raise InputError(
-            f"{vcf}: declared build {options.build}, but no liftover from {options.build} to "
-            f"{target} is configured; add liftover: {{{options.build}: {{fasta: ..., "
-            f"chain: ...}}}} to the config (or --liftover-fasta/--liftover-chain)"
-        )
-    evidence = gather_evidence(
-        source.indexed_path, source.records_per_contig, source.contig_lengths, references, aliases
-    )
-    return decide_build(evidence, options.build, vcf)
-
-
-def _explain_build(
-    source: SourceInfo, options: HarmoniseOptions, aliases: AliasTable, vcf: Path
-) -> None:
-    """Raise the build error with the sampled match rates when they contradict the declaration."""
-    from genopass.build import decide_build, gather_evidence
-
-    references = {options.reference_name: options.reference}
-    references |= {s.build: s.fasta for s in options.liftover}
-    evidence = gather_evidence(
-        source.indexed_path, source.records_per_contig, source.contig_lengths, references, aliases
-    )
-    declared = options.reference_name if options.build == AUTO else options.build
-    decide_build(evidence, declared, vcf)
-
-
-def _check_ref_match_rate(
-    source: SourceInfo,
-    stream: StreamResult,
-    options: HarmoniseOptions,
-    aliases: AliasTable,
-    vcf: Path,
-) -> None:
-    """An input on the target build matches its REFs: many mismatches mean another build."""
-    from genopass.build import MIN_SITES, decide_build, gather_evidence
-
-    checked = stream.records_in
-    if checked < MIN_SITES or len(stream.ref_mismatches) <= (1 - REQUIRED_MATCH) * checked:
-        return
-    references = {options.reference_name: options.reference}
-    references |= {s.build: s.fasta for s in options.liftover}
-    evidence = gather_evidence(
-        source.indexed_path, source.records_per_contig, source.contig_lengths, references, aliases
-    )
-    declared = options.reference_name if options.build == AUTO else options.build
-    decide_build(evidence, declared, vcf)  # raises when another build fits or none does
-    share = 1 - len(stream.ref_mismatches) / checked
-    raise InputError(
-        f"{vcf}: REF matches the {options.reference_name} reference at only {share:.0%} of "
-        f"{checked} records ({evidence.describe()}); the file is on another build or reference"
-    )
-
-
-def _lift(
-    source: SourceInfo,
-    samples: dict[str, str],
-    build: str,
-    options: HarmoniseOptions,
-    aliases: AliasTable,
-    work: Path,
-    vcf: Path,
-) -> tuple[LiftoverResult, SourceInfo]:
-    from genopass.liftover import Lifter, UndeclaredTagError, lift_vcf
-
-    by_build = {s.build: s for s in options.liftover}
-    if build not in by_build:
-        raise InputError(
-            f"{vcf}: the file is on {build}, but no liftover from {build} to "
-            f"{options.reference_name} is configured; add liftover: {{{build}: {{fasta: ..., "
-            f"chain: ...}}}} to the config (or --liftover-fasta/--liftover-chain)"
-        )
-    folder = work / "liftover"
-    folder.mkdir()
-    lifter = Lifter(
-        by_build[build],
-        options.reference,
-        source.contig_lengths,
-        aliases,
-        keep_non_primary=options.keep_non_primary,
-        path=vcf,
-    )
-    subset = list(samples) if _needs_subset(source, samples) else None
-    try:
-        result = lift_vcf(vcf, source.indexed_path, source.header_text, subset, lifter, folder)
-    except UndeclaredTagError:
-        declared = declare_undefined_tags(source, folder)
-        result = lift_vcf(vcf, declared.indexed_path, declared.header_text, subset, lifter, folder)
-    finally:
-        lifter.close()
-    lifted = folder / "inspect"
-    lifted.mkdir()
-    return result, inspect_source(result.lifted, lifted)
 
 
 def _tmp_parent(out: Path) -> Path:
@@ -396,6 +881,7 @@ def _indexed_path(vcf: Path, work: Path, force: bool = False) -> Path:
             return vcf
     # Index a link in our work folder: the input's own folder may be read-only.
     link = work / ("input" + "".join(vcf.suffixes[-2:]))
+    link.unlink(missing_ok=True)
     link.symlink_to(vcf.resolve())
     kind = "-c" if vcf.suffix == ".bcf" else "-t"
     proc = subprocess.run(["bcftools", "index", kind, str(link)], capture_output=True, text=True)
@@ -424,204 +910,27 @@ def _select_samples(source: SourceInfo, wanted: dict[str, str]) -> dict[str, str
     return dict(wanted)
 
 
-def _require_some_target(
-    plan: list[ContigDecision], source: SourceInfo, target: dict[str, int], vcf: Path
-) -> None:
-    with_records = [d for d in plan if source.records_per_contig.get(d.source, 0) > 0]
-    if with_records and not any(d.target for d in with_records):
-        names = ", ".join(d.source for d in with_records[:5])
-        raise InputError(
-            f"{vcf}: none of its contigs with records ({names}) maps to the target reference "
-            f"({', '.join(list(target)[:5])}...): the contig naming is unknown to the alias "
-            f"tables (resources/aliases/) or the file is on another reference"
-        )
+def declare_undefined_tags(source: SourceInfo, work: Path, stderr: str) -> SourceInfo:
+    """A copy of the input whose header defines every INFO/FORMAT/FILTER that records use.
 
-
-def _needs_subset(source: SourceInfo, samples: dict[str, str]) -> bool:
-    return bool(samples) and list(samples) != source.samples
-
-
-def _targets_args(source: SourceInfo, plan: list[ContigDecision], work: Path) -> list[str]:
-    """``-T FILE`` of the kept contigs when records of other contigs are to be left out."""
-    if not any(d.reason and source.records_per_contig.get(d.source, 0) for d in plan):
-        return []
-    targets = work / "targets.tsv"
-    # Whole-contig targets in a file: contig names may contain ':' or '-'.
-    targets.write_text("".join(f"{d.source}\t1\t{WHOLE_CONTIG_END}\n" for d in plan if d.target))
-    return ["-T", str(targets)]
-
-
-def _selection_stage(
-    source: SourceInfo,
-    plan: list[ContigDecision],
-    samples: dict[str, str],
-    work: Path,
-    gvcf: bool = False,
-) -> list[str] | None:
-    """``bcftools view`` that subsets samples and contigs, or None when there is nothing to drop.
-
-    For a gVCF it also leaves out the reference blocks (they go to the blocks file).
+    Centres' VCFs sometimes use tags they never declared; htslib names each such tag while
+    reading (``stderr``: what the tools printed). A FILTER declared so is kept; every tag
+    declared so is named in the log.
     """
-    targets = _targets_args(source, plan, work)
-    subset = _needs_subset(source, samples)
-    if not targets and not subset and not gvcf:
-        return None
-    view = ["bcftools", "view", "--no-version", "-Ou", *targets]
-    if subset:
-        view += ["-s", ",".join(samples)]
-    if gvcf:
-        view += ["-e", BLOCK_EXPRESSION]
-    return view
-
-
-def _stream(
-    source: SourceInfo,
-    plan: list[ContigDecision],
-    samples: dict[str, str],
-    options: HarmoniseOptions,
-    body: Path,
-    normalised: Path,
-    work: Path,
-    gvcf: bool = False,
-) -> StreamResult:
-    stages: list[list[str]] = []
-    blocks = _extract_blocks(source, plan, work) if gvcf else 0
-    selection = _selection_stage(source, plan, samples, work, gvcf)
-    if selection:
-        stages.append([*selection, str(source.indexed_path)])
-    renames = [d for d in plan if d.target and d.source != d.target]
-    if renames:
-        rename_file = work / "rename.tsv"
-        rename_file.write_text("".join(f"{d.source}\t{d.target}\n" for d in renames))
-        annotate = [
-            "bcftools",
-            "annotate",
-            "--no-version",
-            "-Ou",
-            "--rename-chrs",
-            str(rename_file),
-        ]
-        stages.append(annotate if stages else [*annotate, str(source.indexed_path)])
-    norm = ["bcftools", "norm", "--no-version", "-Ou", "-m-any", "-f", str(options.reference)]
-    norm += ["-c", "wx"]
-    norm_stage = len(stages)
-    stages.append(norm if stages else [*norm, str(source.indexed_path)])
-    if gvcf:
-        # The <NON_REF> allele of a variant record, split off by norm, is no sequence: dropped.
-        stages.append(["bcftools", "view", "--no-version", "-Ou", "-e", SYMBOLIC_REF_EXPRESSION])
-
-    keys_fifo = work / "keys.fifo"
-    keys_fifo.unlink(missing_ok=True)  # a retry after declaring tags reuses the work folder
-    os.mkfifo(keys_fifo)
-    repeats_file = work / "repeats.tsv"
-    # An uncompressed copy of the normalised stream, read again only if there are repeats.
-    stages.append(["tee", str(keys_fifo), str(normalised)])
-    stages.append(["bcftools", "norm", "--no-version", "-Ou", "-d", "exact"])
-    threads = str(max(1, options.threads))
-    stages.append(["bcftools", "view", "--no-version", "-H", "-Oz", "--threads", threads])
-    # The side branch reads the fifo that tee writes: started first, so tee never blocks alone.
-    with open(repeats_file, "wb") as out:
-        query = subprocess.Popen(
-            ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", str(keys_fifo)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        awk = subprocess.Popen(["awk", REPEATS_AWK], stdin=query.stdout, stdout=out)
-        if query.stdout is not None:
-            query.stdout.close()
-        try:
-            stderrs = run_pipeline(stages, about=source.path, stdout=body)
-        finally:
-            query_err = query.communicate()[1].decode(errors="replace")
-            awk.wait()
-    if query.returncode != 0 or awk.returncode != 0:
-        raise InputError(f"{source.path}: counting normalised records failed: {query_err[-300:]}")
-    records_in, mismatches = _parse_norm_stderr(stderrs[norm_stage], source.path)
-    repeats, normalised_records = _parse_repeats(repeats_file)
-    return StreamResult(records_in, mismatches, normalised_records, repeats, blocks)
-
-
-def _extract_blocks(source: SourceInfo, plan: list[ContigDecision], work: Path) -> int:
-    """Write the gVCF reference blocks of kept contigs to ``work/blocks.bed``; return their count.
-
-    One line per block: target contig, 0-based start, end (half-open), as BED.
-    """
-    raw = work / "blocks.source.bed"
-    run_tool(
-        [
-            "bcftools",
-            "query",
-            *_targets_args(source, plan, work),
-            "-i",
-            BLOCK_EXPRESSION,
-            "-f",
-            "%CHROM\t%POS0\t%END\n",
-            source.indexed_path,
-        ],
-        about=source.path,
-        stdout=raw,
-    )
-    names = {d.source: d.target for d in plan if d.target}
-    count = 0
-    with open(raw) as lines, open(work / "blocks.bed", "w") as out:
-        for line in lines:
-            chrom, rest = line.split("\t", 1)
-            out.write(f"{names[chrom]}\t{rest}")
-            count += 1
-    return count
-
-
-def _parse_norm_stderr(stderr: str, vcf: Path) -> tuple[int, list[tuple[str, int, str]]]:
-    mismatches: list[tuple[str, int, str]] = []
-    total = None
-    for line in stderr.splitlines():
-        if line.startswith("REF_MISMATCH\t"):
-            _, chrom, pos, ref, *_ = line.split("\t")
-            mismatches.append((chrom, int(pos), ref))
-        elif line.startswith("Lines") and "total/split" in line:
-            total = int(line.split("\t")[-1].split("/")[0])
-    if total is None:
-        raise InputError(f"{vcf}: bcftools norm printed no record counts; stderr: {stderr[-300:]}")
-    return total, mismatches
-
-
-def _parse_repeats(path: Path) -> tuple[list[tuple[str, ...]], int]:
-    repeats: list[tuple[str, ...]] = []
-    records = None
-    for line in path.read_text().splitlines():
-        fields = tuple(line.split("\t"))
-        if fields[0] == "#records":
-            records = int(fields[1])
-        else:
-            repeats.append(fields)
-    if records is None:
-        raise InputError(f"{path}: the record count of the normalised stream is missing")
-    return repeats, records
-
-
-def declare_undefined_tags(source: SourceInfo, work: Path) -> SourceInfo:
-    """A copy of the input whose header defines every INFO/FORMAT tag that records use.
-
-    BCF streams need every tag in the header before the first record; centres' VCFs
-    sometimes use tags they never declared. htslib names each such tag once while reading.
-    """
-    scan = subprocess.run(
-        ["bcftools", "view", "--no-version", "-Ov", "-o", os.devnull, str(source.indexed_path)],
-        capture_output=True,
-        text=True,
-    )
-    tags = sorted({m.groups() for m in UNDEFINED_TAG.finditer(scan.stderr)})
-    if scan.returncode != 0:
-        raise InputError(f"{source.path}: bcftools cannot read it: {first_error(scan.stderr)}")
+    tags = sorted({m.groups() for m in UNDEFINED_TAG.finditer(stderr)})
+    if not tags:
+        raise InputError(f"{source.path}: bcftools cannot read it: {first_error(stderr)}")
     log.warning(
-        "%s: declaring tags the header lacks: %s",
+        "%s: declaring what the header lacks: %s",
         source.path,
         ", ".join(f"{kind}/{tag}" for kind, tag in tags),
     )
     lines = source.header_text.rstrip("\n").split("\n")
+    note = "Not declared by the source; declared by genopass"
     added = [
-        f'##{kind}=<ID={tag},Number=.,Type=String,Description="Not declared by the source; '
-        f'declared by genopass">'
+        f'##FILTER=<ID={tag},Description="{note}">'
+        if kind == "FILTER"
+        else f'##{kind}=<ID={tag},Number=.,Type=String,Description="{note}">'
         for kind, tag in tags
     ]
     header_file = work / "declared-header.vcf"
@@ -631,15 +940,13 @@ def declare_undefined_tags(source: SourceInfo, work: Path) -> SourceInfo:
         ["bcftools", "reheader", "-h", header_file, "-o", fixed, source.indexed_path],
         about=source.path,
     )
-    run_tool(["bcftools", "index", "-t", fixed], about=source.path)
+    run_tool(["bcftools", "index", "-t", "-f", fixed], about=source.path)
     return replace(source, indexed_path=fixed, header_text=header_file.read_text())
 
 
-def _stream_header(source: SourceInfo, samples: dict[str, str]) -> str:
+def _stream_header(source: SourceInfo, sample_args: list[str]) -> str:
     """The header the stream's records were written under (a subset adds INFO/AC and AN)."""
-    args = ["bcftools", "view", "--no-version", "-h"]
-    if _needs_subset(source, samples):
-        args += ["-s", ",".join(samples)]
+    args = ["bcftools", "view", "--no-version", "-h", *sample_args]
     return run_tool([*args, source.indexed_path], about=source.path)
 
 
@@ -651,332 +958,15 @@ def _join_header_and_body(header: str, body: Path, out: Path) -> None:
         shutil.copyfileobj(records, sink, 1 << 20)
 
 
-def _account(
-    source: SourceInfo,
-    plan: list[ContigDecision],
-    stream: StreamResult,
-    samples: list[str],
-    swaps: SwapResult,
-) -> Accounting:
-    contig_rejects: Counter[str] = Counter()
-    for decision in plan:
-        if decision.reason:
-            contig_rejects[decision.reason] += source.records_per_contig.get(decision.source, 0)
-    return Accounting(
-        samples=tuple(samples),
-        input_records=sum(source.records_per_contig.values()),
-        rejected={
-            **{reason: count for reason, count in sorted(contig_rejects.items())},
-            REF_MISMATCH: len(stream.ref_mismatches) - len(swaps.swapped_source),
-        },
-        passed_to_norm=stream.records_in,
-        normalised_records=stream.normalised_records + len(swaps.records),
-        duplicates=len(stream.repeats) + len(swaps.duplicates),
-        swapped=len(swaps.swapped_source),
-        reference_blocks=stream.reference_blocks,
-    )
+def _move(path: Path, out: Path) -> None:
+    """Move a work file into place atomically (also across file systems)."""
+    with atomic_output(out) as tmp:
+        shutil.move(path, tmp)
 
 
-RejectLine = tuple[str, str]  # reason, VCF record line
-
-
-def _fetch_mismatch_lines(
-    source: SourceInfo,
-    plan: list[ContigDecision],
-    samples: dict[str, str],
-    stream: StreamResult,
-    work: Path,
-) -> list[str]:
-    """The source lines (samples subset) of the records norm excluded for a REF mismatch."""
-    if not stream.ref_mismatches:
-        return []
-    sample_args = ["-s", ",".join(samples)] if _needs_subset(source, samples) else []
-    return [line for _, line in _mismatch_lines(source, plan, sample_args, stream, work)]
-
-
-def _collect_rejects(
-    source: SourceInfo,
-    plan: list[ContigDecision],
-    samples: dict[str, str],
-    stream: StreamResult,
-    normalised: Path,
-    work: Path,
-    mismatch_lines: list[str],
-    swapped: frozenset[str] = frozenset(),
-) -> list[RejectLine]:
-    rejects: list[RejectLine] = []
-    sample_args = ["-s", ",".join(samples)] if _needs_subset(source, samples) else []
-    for decision in plan:
-        if decision.reason and source.records_per_contig.get(decision.source, 0):
-            regions = work / "reject-regions.tsv"
-            regions.write_text(f"{decision.source}\t1\t{WHOLE_CONTIG_END}\n")
-            lines = _record_lines(source, ["-R", str(regions), *sample_args])
-            rejects.extend((decision.reason, line) for line in lines)
-    rejects.extend((REF_MISMATCH, line) for line in mismatch_lines if line not in swapped)
-    if stream.repeats:
-        rejects.extend(_repeat_lines(stream.repeats, normalised, work))
-    return rejects
-
-
-def _swap_mismatches(
-    source: SourceInfo,
-    plan: list[ContigDecision],
-    samples: dict[str, str],
-    options: HarmoniseOptions,
-    mismatch_lines: list[str],
-    work: Path,
-) -> SwapResult:
-    """Swap REF and ALT where an ALT, not the REF, is the reference allele; never guess strands.
-
-    The swapped records are normalised by the same norm command as the stream (split,
-    left-aligned, trimmed), in a small file of their own.
-    """
-    if not mismatch_lines:
-        return SwapResult([], [], [])
-    from genopass.alleles import (
-        FieldNumbers,
-        is_strand_ambiguous,
-        permute_alleles,
-        reference_allele_index,
-        swap_order,
-    )
-
-    names = {d.source: d.target for d in plan if d.target}
-    numbers = FieldNumbers.from_header(source.header_text.splitlines())
-    swapped_source, swapped_lines = [], []
-    with pysam.FastaFile(str(options.reference)) as fasta:
-        for line in mismatch_lines:
-            fields = line.split("\t")
-            alts = fields[4].split(",")
-            longest = max(len(a) for a in [fields[3], *alts])
-            start = int(fields[1]) - 1
-            reference = fasta.fetch(names[fields[0]], start, start + longest).upper()
-            index = reference_allele_index(alts, reference)
-            if index is None or is_strand_ambiguous(fields[3], alts[index]):
-                continue
-            swapped_source.append(line)
-            order = swap_order(len(alts) + 1, index + 1)
-            swapped_lines.append("\t".join(permute_alleles(fields, order, numbers)))
-    if not swapped_lines:
-        return SwapResult([], [], [])
-    header = _stream_header(source, samples)
-    small = work / "swapped.source.vcf"
-    small.write_text(header + "".join(line + "\n" for line in swapped_lines))
-    renames = [d for d in plan if d.target and d.source != d.target]
-    stages: list[list[str]] = []
-    if renames:
-        rename_file = work / "rename.tsv"
-        rename_file.write_text("".join(f"{d.source}\t{d.target}\n" for d in renames))
-        annotate = ["bcftools", "annotate", "--no-version", "-Ou", "--rename-chrs"]
-        stages.append([*annotate, str(rename_file), str(small)])
-    norm = ["bcftools", "norm", "--no-version", "-Ov", "-m-any", "-f", str(options.reference)]
-    norm += ["-c", "x"]
-    stages.append(norm if stages else [*norm, str(small)])
-    if is_gvcf(source.header_text):
-        stages.append(["bcftools", "view", "--no-version", "-Ov", "-e", SYMBOLIC_REF_EXPRESSION])
-    normalised = work / "swapped.normalised.vcf"
-    run_pipeline(stages, about=source.path, stdout=normalised)
-    records = [
-        line for line in normalised.read_text().splitlines() if line and not line.startswith("#")
-    ]
-    return SwapResult(swapped_source, records, [])
-
-
-def _merge_swapped(
-    final: Path,
-    header: str,
-    swaps: SwapResult,
-    options: HarmoniseOptions,
-    work: Path,
-    vcf: Path,
-) -> Path:
-    """Merge the swapped records into the output, in position order, leaving out exact repeats.
-
-    The output is re-read and compressed once more: only inputs with swapped records pay it.
-    """
-    existing: set[tuple[str, ...]] = set()
-    sites = work / "swapped-sites.tsv"
-    sites.write_text("".join("\t".join(r.split("\t", 2)[:2]) + "\n" for r in swaps.records))
-    query = ["bcftools", "query", "-T", sites, "-f", "%CHROM\t%POS\t%REF\t%ALT\n", final]
-    text = run_tool(query, about=vcf)
-    existing.update(tuple(line.split("\t")) for line in text.splitlines())
-    kept, duplicates = [], []
-    for record in swaps.records:
-        key = tuple(record.split("\t", 5)[:5])
-        key = (key[0], key[1], key[3], key[4])
-        if key in existing:
-            duplicates.append(record)
-        else:
-            existing.add(key)
-            kept.append(record)
-    swaps.duplicates.extend(duplicates)
-    if not kept:
-        return final
-    order = {name: i for i, name in enumerate(re.findall(r"##contig=<ID=([^,>]+)", header))}
-    kept.sort(key=lambda r: (order.get(r.split("\t", 1)[0], len(order)), int(r.split("\t", 2)[1])))
-    extra = work / "swapped.vcf.gz"
-    with pysam.BGZFile(str(extra), "wb") as handle:
-        handle.write((header + "".join(r + "\n" for r in kept)).encode())
-    run_tool(["bcftools", "index", "-t", extra], about=vcf)
-    merged = work / "merged.vcf.gz"
-    threads = str(max(1, options.threads))
-    concat = ["bcftools", "concat", "--no-version", "-a", "-Oz", "--threads", threads]
-    run_tool([*concat, "-o", merged, final, extra], about=vcf)
-    run_tool(["bcftools", "index", "-t", merged], about=vcf)
-    return merged
-
-
-def _record_lines(source: SourceInfo, args: list[str]) -> list[str]:
-    text = run_tool(
-        ["bcftools", "view", "--no-version", "-H", *args, source.indexed_path], about=source.path
-    )
-    return text.splitlines()
-
-
-def _mismatch_lines(
-    source: SourceInfo,
-    plan: list[ContigDecision],
-    sample_args: list[str],
-    stream: StreamResult,
-    work: Path,
-) -> Iterator[RejectLine]:
-    to_source = {d.target: d.source for d in plan if d.target}
-    wanted = Counter((to_source[chrom], pos, ref) for chrom, pos, ref in stream.ref_mismatches)
-    regions = work / "mismatch-regions.tsv"
-    regions.write_text("".join(f"{c}\t{p}\t{p}\n" for c, p, _ in sorted(set(wanted))))
-    found: Counter[tuple[str, int, str]] = Counter()
-    for line in _record_lines(source, ["-R", str(regions), *sample_args]):
-        chrom, pos, _id, ref = line.split("\t", 4)[:4]
-        key = (chrom, int(pos), ref)
-        if found[key] < wanted[key]:
-            found[key] += 1
-            yield REF_MISMATCH, line
-
-
-def _repeat_lines(
-    repeats: list[tuple[str, ...]], normalised: Path, work: Path
-) -> Iterator[RejectLine]:
-    wanted = Counter(repeats)
-    sites = work / "repeat-sites.tsv"
-    sites.write_text("".join(f"{c}\t{p}\n" for c, p in sorted({k[:2] for k in repeats})))
-    text = run_tool(
-        ["bcftools", "view", "--no-version", "-H", "-T", sites, normalised], about=normalised
-    )
-    seen: Counter[tuple[str, ...]] = Counter()
-    for line in text.splitlines():
-        key = tuple(line.split("\t", 5)[:5])
-        key = (key[0], key[1], key[3], key[4])
-        seen[key] += 1
-        # The first record of a key stays in the output; the later ones are the rejects.
-        if seen[key] > 1 and wanted[key] > 0:
-            wanted[key] -= 1
-            yield DUPLICATE, line
-
-
-def _kept(contig: str, options: HarmoniseOptions) -> bool:
-    return options.keep_non_primary or is_primary_name(contig)
-
-
-def _count_records(vcf: Path) -> int:
-    text = run_tool(["bcftools", "index", "-n", vcf], about=vcf)
-    return int(text.strip() or 0)
-
-
-def _publish(final: Path, out: Path) -> None:
-    """Move output and index into place: index first, so a present VCF always has its index."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+def _move_with_index(path: Path, out: Path) -> None:
+    """Move a file and its .tbi into place: index first, so a present file has its index."""
     index = Path(str(out) + ".tbi")
-    os.replace(str(final) + ".tbi", index)
-    os.replace(final, out)
-    os.utime(index)  # newer than the VCF, or htslib warns that the index is stale
-
-
-def _liftover_reject_lines(lift: LiftoverResult | None) -> list[RejectLine]:
-    """The liftover step's rejects: (reason, source line)."""
-    if lift is None:
-        return []
-    lines = []
-    with open(lift.rejects) as handle:
-        for line in handle:
-            reason, record = line.rstrip("\n").split("\t", 1)
-            lines.append((reason, record))
-    return lines
-
-
-def _write_blocks(
-    path: Path,
-    source: SourceInfo,
-    plan: list[ContigDecision],
-    lift: LiftoverResult | None,
-    gvcf: bool,
-    work: Path,
-) -> None:
-    """The sample's reference blocks as sorted, bgzipped BED (+ .tbi); empty for a plain VCF.
-
-    Intervals where the caller saw the reference (called hom-ref), so that later steps can tell
-    them from positions that were not covered at all.
-    """
-    parts = [p for p in (work / "blocks.bed", lift.blocks if lift else None) if p and p.exists()]
-    plain = work / "blocks.sorted.bed"
-    plain.write_text("")
-    if parts:
-        # External sort (bounded memory); contigs in byte order, which tabix accepts.
-        sort = ["sort", "-k1,1", "-k2,2n", "-k3,3n", "-S", "256M", "-T", str(work), "-o"]
-        proc = subprocess.run(
-            [*sort, str(plain), *map(str, parts)],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "LC_ALL": "C"},
-        )
-        if proc.returncode != 0:
-            raise InputError(
-                f"{source.path}: sorting reference blocks failed: {proc.stderr[-300:]}"
-            )
-    with atomic_output(path) as tmp:
-        compressed = Path(str(tmp) + ".gz")
-        pysam.tabix_compress(str(plain), str(compressed), force=True)
-        pysam.tabix_index(str(compressed), preset="bed", force=True)
-        os.replace(str(compressed) + ".tbi", str(path) + ".tbi")
-        os.replace(compressed, tmp)
-    os.utime(str(path) + ".tbi")
-
-
-def _write_rejects(
-    path: Path,
-    source: SourceInfo,
-    plan: list[ContigDecision],
-    samples: dict[str, str],
-    rejects: Iterable[RejectLine],
-    *,
-    lifted: Iterable[RejectLine] = (),
-    extra_contigs: Iterable[str] = (),
-) -> None:
-    """Rejected records with INFO GENOPASS_REJECT (reason) and GENOPASS_STEP (where)."""
-    header_lines = [line for line in source.header_text.splitlines() if line.startswith("##")]
-    fileformat = next(
-        (h for h in header_lines if h.startswith("##fileformat")), "##fileformat=VCFv4.2"
-    )
-    contigs = {d.source for d in plan} | {d.target for d in plan if d.target} | set(extra_contigs)
-    names = list(samples.values()) if samples else source.samples
-    columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
-    if names:
-        columns += ["FORMAT", *names]
-    lines = [
-        fileformat,
-        *kept_definitions(header_lines),
-        f'##INFO=<ID={REJECT_INFO},Number=1,Type=String,Description="Why genopass '
-        f'rejected the record">',
-        f'##INFO=<ID={STEP_INFO},Number=1,Type=String,Description="The genopass step that '
-        f'rejected the record (liftover: source build coordinates; harmonise: target)">',
-        *(f"##contig=<ID={c}>" for c in sorted(contigs)),
-        "\t".join(columns),
-    ]
-    with atomic_output(path) as tmp, pysam.BGZFile(str(tmp), "wb") as out:
-        out.write(("\n".join(lines) + "\n").encode())
-        for step, step_rejects in (("liftover", lifted), ("harmonise", rejects)):
-            for reason, line in step_rejects:
-                fields = line.split("\t")
-                tag = f"{REJECT_INFO}={reason};{STEP_INFO}={step}"
-                fields[7] = tag if fields[7] == "." else f"{fields[7]};{tag}"
-                out.write((scrub_paths("\t".join(fields)) + "\n").encode())
+    _move(Path(str(path) + ".tbi"), index)
+    _move(path, out)
+    os.utime(index)  # newer than the file, or htslib warns that the index is stale

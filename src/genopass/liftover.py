@@ -37,13 +37,15 @@ from typing import IO
 
 import pysam
 
+from genopass.accounting import SOURCE_DEFINITION, SOURCE_INFO
 from genopass.alleles import (
     FieldNumbers,
+    invalid_allele,
     is_strand_ambiguous,
     is_symbolic,
     permute_alleles,
-    reference_allele_index,
     revcomp,
+    swap_allele_index,
     swap_order,
 )
 from genopass.build import fasta_contig_names
@@ -57,15 +59,19 @@ from genopass.contigs import (
     plan_contigs,
 )
 from genopass.errors import InputError
+from genopass.reasons import (
+    INVALID_ALLELE,
+    LIFTOVER_AMBIGUOUS,
+    LIFTOVER_UNMAPPED,
+    REF_MISMATCH,
+    UNKNOWN_CONTIG,
+    UNSUPPORTED_ALLELE,
+)
 from genopass.reference import ensure_fai, read_fai
 from genopass.tools import first_error, require_tool, run_tool
 
 log = logging.getLogger(__name__)
 
-LIFTOVER_UNMAPPED = "liftover_unmapped"
-LIFTOVER_AMBIGUOUS = "liftover_ambiguous"
-REF_MISMATCH = "ref_mismatch"
-UNSUPPORTED_ALLELE = "unsupported_allele"
 BLOCK_ALLELES = frozenset({"<NON_REF>", "<*>"})
 SORT_MEMORY = "256M"
 # hg19's chrM (NC_001807, 16,571 bp) is another sequence than b37's MT (the rCRS, 16,569 bp):
@@ -77,7 +83,11 @@ MAX_GAP_SPAN = 1000
 
 
 class UndeclaredTagError(InputError):
-    """Records use INFO/FORMAT tags the header does not declare."""
+    """Records use INFO/FORMAT/FILTER tags the header does not declare."""
+
+    def __init__(self, message: str, stderr: str):
+        super().__init__(message)
+        self.stderr = stderr
 
 
 @dataclass(frozen=True)
@@ -97,8 +107,9 @@ class LiftoverResult:
     swapped: int
     reference_blocks: int  # gVCF block records: their intervals went to ``blocks``
     rejected: Mapping[str, int]
-    rejects: Path  # "reason<TAB>source VCF line" per rejected record
-    blocks: Path | None = None  # BED text of lifted block intervals (unsorted), when any
+    rejects: Path  # "reason<TAB>source VCF line" per rejected record (source number in INFO)
+    blocks: Path | None = None  # lifted block intervals + source number (unsorted), when any
+    block_bases_in: int = 0  # reference bases of the source blocks
 
 
 @dataclass
@@ -107,6 +118,7 @@ class _Counts:
     written: int = 0
     swapped: int = 0
     blocks: int = 0
+    block_bases_in: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
 
 
@@ -187,13 +199,15 @@ class Lifter:
         """(lifted columns, None, swapped) or (None, reason, False)."""
         decision = self.plan.get(fields[0])
         if decision is None or decision.target is None:
-            reason = decision.reason if decision else "unknown_contig"
-            return None, reason or "unknown_contig", False
+            reason = decision.reason if decision else UNKNOWN_CONTIG
+            return None, reason or UNKNOWN_CONTIG, False
+        ref, alts = fields[3], fields[4].split(",")
+        if invalid_allele(ref, alts) is not None:
+            return None, INVALID_ALLELE, False
         chain_contig = self.chain_name.get(fields[0])
         if chain_contig is None:
             return None, LIFTOVER_UNMAPPED, False
         pos = int(fields[1])
-        ref, alts = fields[3], fields[4].split(",")
         sequence = [a for a in alts if not is_symbolic(a)]
         if any(is_symbolic(a) and a not in BLOCK_ALLELES and a != "*" for a in alts):
             return None, UNSUPPORTED_ALLELE, False
@@ -243,7 +257,7 @@ class Lifter:
             reference = self._target_seq(target, t0, t0 + longest)
             index = 0
             if reference[: len(alleles[0])] != alleles[0].upper():
-                found = reference_allele_index(alleles[1:], reference)
+                found = swap_allele_index(alleles[0], alleles[1:], reference)
                 if found is None:
                     return None, REF_MISMATCH, False
                 index = found + 1
@@ -311,10 +325,10 @@ class Lifter:
         """Target intervals (0-based, half-open) of a gVCF reference block, or a reject reason."""
         decision = self.plan.get(fields[0])
         if decision is None or decision.target is None:
-            return [], decision.reason if decision else "unknown_contig"
+            return [], decision.reason if decision else UNKNOWN_CONTIG
         chain_contig = self.chain_name.get(fields[0])
         start = int(fields[1]) - 1
-        end = _info_end(fields[7]) or start + len(fields[3])
+        end = _block_end(fields)
         pieces = []
         for block in self.chain.blocks_overlapping(chain_contig or "", start, end):
             target = self.target_name.get(block.target)
@@ -432,7 +446,9 @@ def lift_vcf(
             thread.join()
     if "is not defined in the header" in errors["view"]:
         # BCF needs every tag declared before the first record; the caller declares them.
-        raise UndeclaredTagError(f"{vcf}: tags used but not declared: {errors['view'][-300:]}")
+        raise UndeclaredTagError(
+            f"{vcf}: tags used but not declared: {errors['view'][-300:]}", errors["view"]
+        )
     if reader.returncode != 0:
         raise InputError(f"{vcf}: reading it for liftover failed: {first_error(errors['view'])}")
     if sorter.returncode != 0:
@@ -456,6 +472,7 @@ def lift_vcf(
         rejected=dict(sorted(counts.rejected.items())),
         rejects=rejects,
         blocks=blocks if counts.blocks else None,
+        block_bases_in=counts.block_bases_in,
     )
 
 
@@ -479,24 +496,39 @@ def _lift_stream(
         if line.startswith("#"):
             for name, length in lifter.target_lengths.items():
                 out.write(f"##contig=<ID={name},length={length}>\n")
+            out.write(SOURCE_DEFINITION + "\n")
             out.write(line)
             continue
         counts.read += 1
-        fields = line.rstrip("\n").split("\t")
+        # The source number: the record's place in the input, carried in INFO from here on.
+        fields = _numbered(line.rstrip("\n").split("\t"), counts.read)
+        numbered = "\t".join(fields) + "\n"
         if is_block(fields[4].split(",")):
             pieces, reason = lifter.lift_block(fields)
+            counts.block_bases_in += _block_end(fields) - (int(fields[1]) - 1)
             if reason:
                 counts.rejected[reason] += 1
-                rejected.write(f"{reason}\t{line}")
+                rejected.write(f"{reason}\t{numbered}")
                 continue
             counts.blocks += 1
-            block_bed.writelines(f"{c}\t{a}\t{b}\n" for c, a, b in pieces)
+            block_bed.writelines(f"{c}\t{a}\t{b}\t{counts.read}\n" for c, a, b in pieces)
             continue
         lifted, reason, swapped = lifter.lift(fields)
         if lifted is None:
             counts.rejected[reason or LIFTOVER_UNMAPPED] += 1
-            rejected.write(f"{reason}\t{line}")
+            rejected.write(f"{reason or LIFTOVER_UNMAPPED}\t{numbered}")
             continue
         counts.written += 1
         counts.swapped += swapped
         out.write("\t".join(lifted) + "\n")
+
+
+def _numbered(fields: list[str], number: int) -> list[str]:
+    item = f"{SOURCE_INFO}={number}"
+    fields[7] = item if fields[7] in (".", "") else f"{fields[7]};{item}"
+    return fields
+
+
+def _block_end(fields: list[str]) -> int:
+    """0-based, half-open end of a gVCF block record."""
+    return _info_end(fields[7]) or int(fields[1]) - 1 + len(fields[3])

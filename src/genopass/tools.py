@@ -13,6 +13,7 @@ from genopass.errors import InputError, UsageError
 
 log = logging.getLogger(__name__)
 
+HTSLIB_ERROR = re.compile(r"^\[E::", re.MULTILINE)
 ERROR_LINE = re.compile(r"(\[E::|error|Error|ERROR|Could not|Failed|failed|truncated|Cannot)")
 
 
@@ -88,7 +89,8 @@ def run_pipeline(stages: Sequence[Sequence[str]], *, about: Path | str, stdout: 
         # that fills its stderr pipe would block, so drain them in threads.
         stderrs = _drain_stderr(procs)
     for stage, proc, err in zip(stages, procs, stderrs, strict=True):
-        if proc.returncode != 0:
+        # bcftools 1.16 can exit 0 after an htslib read error: its error lines count too.
+        if proc.returncode != 0 or HTSLIB_ERROR.search(err):
             raise PipelineError(
                 f"{about}: {stage[0]} {stage[1]} failed: {first_error(err)}", stderrs
             )

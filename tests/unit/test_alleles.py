@@ -7,9 +7,11 @@ import pytest
 from genopass.alleles import (
     FieldNumbers,
     is_strand_ambiguous,
+    invalid_allele,
+    is_valid_alt,
     permute_alleles,
-    reference_allele_index,
     revcomp,
+    swap_allele_index,
     swap_order,
 )
 
@@ -65,10 +67,62 @@ def test_strand_ambiguous_pairs():
     assert not is_strand_ambiguous("AT", "A")
 
 
-def test_reference_allele_index_and_revcomp():
-    assert reference_allele_index(["C", "<NON_REF>", "GT"], "GTT") == 2
-    assert reference_allele_index(["C"], "GTT") is None
+def test_revcomp():
     assert revcomp("AACGTn") == "nACGTT"
+
+
+@pytest.mark.parametrize(
+    ("ref", "alts", "reference", "expected"),
+    [
+        ("C", ["G"], "GTT", 0),  # SNV written the wrong way round
+        ("C", ["T", "<NON_REF>", "G"], "GTT", 2),
+        ("CA", ["GT"], "GTT", 0),  # MNP of equal length
+        ("C", ["T"], "GTT", None),  # neither allele is the reference
+        # a deletion whose deleted bases differ from the reference: the ALT anchor matches by
+        # construction, which proves nothing; never turned into the insertion T>TATA
+        ("TATA", ["T"], "TATG", None),
+        # an insertion written as a deletion: the longer ALT spells the reference over the span
+        ("TG", ["TATG"], "TATGC", 0),
+        ("G", ["G"], "GTT", None),  # REF matches: nothing to swap
+        ("A", ["<DEL>"], "GTT", None),
+    ],
+)
+def test_swap_only_where_the_whole_allele_spells_the_reference(ref, alts, reference, expected):
+    assert swap_allele_index(ref, alts, reference) == expected
+
+
+@pytest.mark.parametrize(
+    ("ref", "alt", "bad"),
+    [
+        ("T", "R", "R"),  # IUPAC purine
+        ("C", "I", "I"),  # old indel notation
+        ("M", "A", "M"),
+        (".", "A", "."),
+        ("A", "C,,T", ""),  # an empty ALT entry
+        ("A", "C", None),
+        ("A", ".", None),
+        ("acgtn", "<DEL>,*", None),
+        ("A", "A[chr2:100[,]chr3:5]A,A.,.A", None),
+    ],
+)
+def test_invalid_alleles_are_named(ref, alt, bad):
+    assert invalid_allele(ref, alt.split(",")) == bad
+
+
+def test_the_stream_and_the_liftover_judge_alleles_alike(tmp_path):
+    """harmonise's awk triage applies the rule of is_valid_alt: the two must agree."""
+    import subprocess
+
+    from genopass.harmonise import TRIAGE_AWK
+
+    program = TRIAGE_AWK[: TRIAGE_AWK.index("function rename_mates")]
+    program += '{ print bad_alleles("A", $0) }'
+    alleles = ["A", "acgtN", "R", "I", "<DEL>", "<DUP:TANDEM>", "<>", "*", "**", "A[chr2:1[",
+               "]2:100]T", "[2:x[A", "A.", ".A", ".", "", "A<DEL>"]  # fmt: skip
+    text = "\n".join(alleles) + "\n"
+    awk = subprocess.run(["awk", program], input=text, capture_output=True, text=True, check=True)
+    verdicts = [line == "1" for line in awk.stdout.splitlines()]
+    assert verdicts == [not is_valid_alt(a) and a != "." for a in alleles]
 
 
 @pytest.mark.parametrize("gt", ["0/1", "1/0"])

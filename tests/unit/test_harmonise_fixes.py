@@ -130,7 +130,12 @@ def test_gvcf_blocks_go_to_a_bed_and_non_ref_alleles_never_reach_the_output(tmp_
     assert records == [(10, base(10), swappable(10), (0, 1), (5, 5), None)]
     assert reasons == []
     with gzip.open(options.blocks, "rt") as handle:
-        assert handle.read().splitlines() == ["chr1\t0\t9", "chr1\t10\t60", "chr1\t79\t80"]
+        # BED intervals and the source number of each block (the 1st, 3rd and 4th record)
+        assert handle.read().splitlines() == [
+            "chr1\t0\t9\t1",
+            "chr1\t10\t60\t3",
+            "chr1\t79\t80\t4",
+        ]
     assert Path(f"{options.blocks}.tbi").exists()
     assert (table.input_records, table.reference_blocks, table.output_records) == (4, 3, 1)
     assert table.input_records == (

@@ -154,7 +154,7 @@ def test_forward_reverse_and_gapped_records_lift_to_grch38(tmp_path, world):
         (*del38, (0, 1), (6, 2)),
         (*ins38, (1, 1), (0, 8)),
     ]
-    assert accounting.liftover.output_records == 5
+    assert accounting.lifted_records == 5
 
 
 def test_changed_reference_base_swaps_alleles_and_recodes_genotypes(tmp_path, world):
@@ -162,7 +162,7 @@ def test_changed_reference_base_swaps_alleles_and_recodes_genotypes(tmp_path, wo
     records = [f"1 {CHANGED + 1} . {ref37} {ref38} . . AF=0.25 GT:AD 0/1:7,3"]
     accounting, got, _ = lift(tmp_path, world, records)
     assert got == [(CHANGED + 1, ref38, ref37, (0, 1), (3, 7))]
-    assert accounting.liftover.swapped == 1 and accounting.swapped_total == 1
+    assert accounting.swapped["liftover"] == 1 and accounting.swapped_total == 1
 
 
 def test_deletion_of_bases_grch38_lacks_becomes_a_hom_ref_or_an_insertion(tmp_path, world):
@@ -295,6 +295,9 @@ def test_b37_named_fasta_ucsc_input_undeclared_tag_and_gvcf_blocks(tmp_path, wor
         ("3",),
     )
     with gzip.open(options.blocks, "rt") as handle:
-        assert handle.read().splitlines() == ["chr1\t900\t1000", "chr1\t1050\t1150"]
+        # both pieces of the second record (source number 2)
+        assert handle.read().splitlines() == ["chr1\t900\t1000\t2", "chr1\t1050\t1150\t2"]
     rejected = {reason: n for reason, n in accounting.rejected_total.items() if n}
-    assert (accounting.blocks_total, rejected) == (1, {"liftover_unmapped": 1})
+    assert (accounting.reference_blocks, rejected) == (1, {"liftover_unmapped": 1})
+    # bases of blocks in: 200 + 20 (the unmapped block); out: the two pieces of 100
+    assert (accounting.block_bases_in, accounting.block_bases_out) == (220, 200)
