@@ -6,8 +6,8 @@ import pytest
 
 from genopass.alleles import (
     FieldNumbers,
-    is_strand_ambiguous,
     invalid_allele,
+    is_strand_ambiguous,
     is_valid_alt,
     permute_alleles,
     revcomp,
