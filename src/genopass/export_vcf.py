@@ -107,32 +107,54 @@ def allowed_info(info_keep: Sequence[str]) -> frozenset[str]:
     return frozenset((*RECOMPUTED_INFO, *kept_info(info_keep)))
 
 
-def _remove_all_but(kind: str, keep: Sequence[str]) -> str:
-    """``bcftools annotate -x`` value that removes every ``kind`` field except ``keep``.
+@dataclass(frozen=True)
+class _Header:
+    """What the pipeline needs to know of the input's header."""
 
-    One kind per annotate call: bcftools 1.16 matches a ``^`` list by name across kinds
+    samples: tuple[str, ...]
+    info: frozenset[str]
+    format: frozenset[str]
+
+
+def _read_header(vcf: Path) -> _Header:
+    text = run_tool([BCFTOOLS, "view", "-h", "--no-version", str(vcf)], about=vcf)
+    columns = next((line for line in text.splitlines() if line.startswith("#CHROM")), "")
+    return _Header(
+        samples=tuple(columns.split("\t")[9:]),
+        info=frozenset(_definitions(text, "INFO")),
+        format=frozenset(_definitions(text, "FORMAT")),
+    )
+
+
+def _definitions(header_text: str, kind: str) -> list[str]:
+    return re.findall(rf"^##{kind}=<ID=([^,>]+)", header_text, flags=re.MULTILINE)
+
+
+def _remove_all_but(kind: str, keep: Sequence[str], defined: frozenset[str]) -> list[str]:
+    """A ``bcftools annotate -x`` stage that removes every ``kind`` field except ``keep``, or
+    no stage when the header defines nothing else (bcftools 1.16 then fails: "No matching tag").
+
+    One kind per stage: bcftools 1.16 matches a ``^`` list by name across kinds
     (``^INFO/RS,^FORMAT/DP`` would keep INFO/DP too).
     """
-    if not keep:
-        return kind
-    return "^" + ",".join(f"{kind}/{name}" for name in keep)
+    if defined <= set(keep):
+        return []
+    spec = "^" + ",".join(f"{kind}/{name}" for name in keep) if keep else kind
+    return [BCFTOOLS, "annotate", "--no-version", "-Ou", "-x", spec, "-"]
 
 
-def export_commands(vcf: Path, options: ExportOptions, samples: Sequence[str]) -> list[list[str]]:
+def export_commands(vcf: Path, options: ExportOptions, header: _Header) -> list[list[str]]:
     """The bcftools pipeline that writes the export VCF to stdout (bgzipped)."""
     view = [BCFTOOLS, "view", "--no-version", "-Ou"]
     first = [*view, str(vcf)]
-    if len(samples) != 1:
+    if len(header.samples) != 1:
         # Cut the column first: the site filter of one `bcftools view` sees every sample.
         first = [*view, "--no-update", "-s", str(options.sample), str(vcf)]
-    info = _remove_all_but("INFO", kept_info(options.info_keep))
-    fmt = _remove_all_but("FORMAT", kept_format(options.format_keep))
-    annotate = [BCFTOOLS, "annotate", "--no-version", "-Ou", "-x"]
-    return [
+    stages = [
         first,
         [*view, "-i", OWN_SITES, "-"],
-        [*annotate, info, "-"],
-        [*annotate, fmt, "-"],
+        _remove_all_but("INFO", kept_info(options.info_keep), header.info),
+        _remove_all_but("FORMAT", kept_format(options.format_keep), header.format),
         [
             BCFTOOLS,
             "+fill-tags",
@@ -146,10 +168,7 @@ def export_commands(vcf: Path, options: ExportOptions, samples: Sequence[str]) -
             ",".join(RECOMPUTED_INFO),
         ],  # fmt: skip
     ]
-
-
-def _samples(vcf: Path) -> list[str]:
-    return run_tool([BCFTOOLS, "query", "-l", str(vcf)], about=vcf).split()
+    return [stage for stage in stages if stage]
 
 
 def _choose_sample(vcf: Path, samples: Sequence[str], wanted: str | None) -> str:
@@ -165,20 +184,14 @@ def _choose_sample(vcf: Path, samples: Sequence[str], wanted: str | None) -> str
     return wanted
 
 
-def header_info_keys(vcf: Path) -> set[str]:
-    """IDs of the ##INFO definitions of a VCF header."""
-    text = run_tool([BCFTOOLS, "view", "-h", str(vcf)], about=vcf)
-    return set(re.findall(r"^##INFO=<ID=([^,>]+)", text, flags=re.MULTILINE))
-
-
 def export_vcf(vcf: Path, options: ExportOptions) -> str:
     """Write the per-sample export VCF (+ .tbi) of one harmonised VCF; return a summary."""
     vcf = Path(vcf)
     if not vcf.is_file():
         raise InputError(f"{vcf}: no such file")
     check_bgzf_complete(vcf)
-    samples = _samples(vcf)
-    sample = _choose_sample(vcf, samples, options.sample)
+    header = _read_header(vcf)
+    sample = _choose_sample(vcf, header.samples, options.sample)
     options = ExportOptions(
         out=Path(options.out),
         sample=sample,
@@ -186,7 +199,7 @@ def export_vcf(vcf: Path, options: ExportOptions) -> str:
         format_keep=options.format_keep,
         threads=options.threads,
     )
-    commands = export_commands(vcf, options, samples)
+    commands = export_commands(vcf, options, header)
     out = options.out
     tbi = Path(f"{out}.tbi")
     # the VCF is renamed into place first, its index after it (so the index is newer)
@@ -206,7 +219,7 @@ def export_vcf(vcf: Path, options: ExportOptions) -> str:
 
 def _check_info(vcf: Path, allowed: frozenset[str], *, about: Path) -> None:
     """The allow-list held: no INFO definition (hence no INFO key) outside it."""
-    extra = header_info_keys(vcf) - allowed
+    extra = _read_header(vcf).info - allowed
     if extra:
         raise ToolError(
             f"{about}: export would carry INFO {', '.join(sorted(extra))} outside the "

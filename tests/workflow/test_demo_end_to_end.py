@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -16,8 +17,20 @@ from conftest import genopass_run, make_demo
 pytestmark = pytest.mark.workflow
 
 
+# INFO keys an export may carry with the demo's config (export.info_keep is empty), and the
+# variants table's columns (README, "Outputs").
+ALLOWED_INFO = {"AC", "AN", "AF"}
+ALLOWED_FORMAT = {"GT", "DP", "GQ", "AD"}
+VARIANT_COLUMNS = [
+    "chrom", "pos", "ref", "alt", "variant_key", "id", "qual", "filter",
+    "info_AC", "info_AN", "info_AF",
+]  # fmt: skip
+
+
 def run_demo(workdir: Path) -> Path:
     make_demo(workdir)
+    # a key file must be private (0600): genopass refuses one that others can read
+    (workdir / "resources" / "demo" / "pseudonym.key").chmod(0o600)
     proc = genopass_run(workdir)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return workdir / "results"
@@ -60,8 +73,14 @@ def test_export_has_the_promised_files(export, pseudonyms):
     assert not (export / "private").exists()
 
 
+def own_site(gt: str) -> bool:
+    """A genotype that carries an ALT allele or a missing allele (not hom-ref)."""
+    return any(allele != "0" for allele in gt.replace("|", "/").split("/"))
+
+
 def test_harmonised_records_equal_the_demo_truth(results, export, pseudonyms):
-    """Each centre's delivery, whatever its naming and representation, ends as the truth."""
+    """Each centre's delivery, whatever its naming and representation, ends as the truth: the
+    sample's own records (ALT-carrying or no-call), and no site that only others carry."""
     truth_dir = results.parent / "resources" / "demo" / "truth"
     for sample, pseudonym in pseudonyms.items():
         if sample == "D-001":
@@ -69,7 +88,7 @@ def test_harmonised_records_equal_the_demo_truth(results, export, pseudonyms):
             # checked in tests/workflow/test_reads_demo.py
             continue
         truth = pd.read_csv(truth_dir / f"{sample}.tsv", sep="\t", dtype=str)
-        expected = list(truth.itertuples(index=False, name=None))
+        expected = [row for row in truth.itertuples(index=False, name=None) if own_site(row[4])]
         with pysam.VariantFile(str(export / "vcf" / f"{pseudonym}.vcf.gz")) as vcf:
             assert list(vcf.header.samples) == [pseudonym]
             got = []
@@ -117,6 +136,57 @@ def test_accounting_adds_up_for_every_sample(results, pseudonyms):
     assert by_sample.loc[pseudonyms["C-001"], "rejected_ref_mismatch"] == 1
     assert by_sample.loc[pseudonyms["B-001"], "rejected_duplicate"] >= 1
     assert table.rejected_source_records.sum() > 0
+
+
+def test_export_carries_only_allow_listed_fields(export):
+    """No INFO key outside AC/AN/AF in any export VCF (header or record) or Parquet column."""
+    for vcf in [*sample_vcfs(export), export / "vcf" / "cohort.vcf.gz"]:
+        with pysam.VariantFile(str(vcf)) as handle:
+            header = handle.header
+            assert set(header.info.keys()) == ALLOWED_INFO, vcf.name
+            assert set(header.formats.keys()) <= ALLOWED_FORMAT, vcf.name
+            for rec in handle:
+                assert set(rec.info.keys()) <= ALLOWED_INFO, f"{vcf.name} {rec.chrom}:{rec.pos}"
+                assert set(rec.format.keys()) <= ALLOWED_FORMAT, f"{vcf.name} {rec.pos}"
+    for part in (export / "parquet" / "variants").glob("chrom=*/*.parquet"):
+        assert pq.read_schema(part).names == VARIANT_COLUMNS, part
+    for part in (export / "parquet" / "genotypes").glob("chrom=*/*.parquet"):
+        assert not [n for n in pq.read_schema(part).names if n.startswith("info_")], part
+
+
+def test_ac_an_af_are_counts_of_the_exported_genotypes(export):
+    """AC/AN/AF of every export VCF equal a count of its genotypes made here (pysam)."""
+    for vcf in [*sample_vcfs(export), export / "vcf" / "cohort.vcf.gz"]:
+        with pysam.VariantFile(str(vcf)) as handle:
+            for rec in handle:
+                alleles = [a for call in rec.samples.values() for a in call["GT"]]
+                an = sum(a is not None for a in alleles)
+                ac = sum(a == 1 for a in alleles)
+                where = f"{vcf.name} {rec.chrom}:{rec.pos}"
+                assert rec.info["AN"] == an, where
+                assert rec.info["AC"] == (ac,), where
+                if an:
+                    assert rec.info["AF"][0] == pytest.approx(ac / an, abs=1e-6), where
+
+
+def test_centre_b_samples_keep_only_their_own_sites(export, pseudonyms):
+    """CTR-B delivers one cohort file: each of its people gets their own sites only."""
+    for sample in ("B-001", "B-002", "B-003"):
+        vcf = export / "vcf" / f"{pseudonyms[sample]}.vcf.gz"
+        gts = subprocess.run(
+            ["bcftools", "query", "-f", "[%GT]\n", str(vcf)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert gts and all(own_site(gt) for gt in gts), sample
+
+
+def test_private_map_is_readable_by_its_owner_only(results):
+    private = results / "private"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    for path in private.rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
 def exported_bytes(export: Path) -> list[tuple[Path, bytes]]:
