@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from genopass.config import load_config, workflow_config
+from genopass.config import load_config, load_schema, workflow_config
 from genopass.errors import InputError, UsageError
 from genopass.paths import REPO_ROOT
 
@@ -186,3 +187,41 @@ def test_workflow_config_from_the_command_line_only() -> None:
     assert str(excinfo.value).startswith(
         "--config: missing key 'units', 'reference' at the top level"
     )
+
+
+# --- config/README.md documents every key and column ---------------------------------------------
+
+
+def schema_leaves(schema: dict, prefix: str = "") -> dict[str, dict]:
+    """Dotted key -> schema of every key without keys of its own."""
+    leaves = {}
+    for name, sub in schema.get("properties", {}).items():
+        key = f"{prefix}{name}"
+        leaves |= schema_leaves(sub, f"{key}.") if "properties" in sub else {key: sub}
+    return leaves
+
+
+def readme_rows() -> dict[str, list[str]]:
+    """The first cell (a `name`) of every table row of config/README.md -> the other cells."""
+    rows = {}
+    for line in (REPO_ROOT / "config" / "README.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+        if line.startswith("| `") and cells[0].endswith("`"):
+            rows[cells[0].strip("`")] = cells[1:]
+    return rows
+
+
+def test_readme_lists_every_config_key_with_its_default() -> None:
+    rows = readme_rows()
+    for key, schema in schema_leaves(load_schema("config")).items():
+        assert key in rows, f"config/README.md does not list {key}"
+        if "default" in schema:
+            shown = yaml.safe_dump(schema["default"], default_flow_style=True).splitlines()[0]
+            assert rows[key][1] == f"`{shown}`", (key, rows[key])
+
+
+def test_readme_lists_every_sheet_column() -> None:
+    rows = readme_rows()
+    for sheet in ("samples", "units"):
+        for column in load_schema(sheet)["properties"]:
+            assert column in rows, f"config/README.md does not list the {sheet} column {column}"
