@@ -8,7 +8,12 @@ Two kinds of evidence, both cheap:
   through the index) whose REF is compared with each configured reference FASTA. Sites where a
   reference has N (gaps, or partial references as in tests) are not compared.
 
-A declared build that the data contradicts is an error whose message gives both match rates.
+Contigs that are one sequence in every build (chrM/MT, EBV, most of b37's GL scaffolds: same name or
+accession, same length) say nothing about the build: their header line casts no vote and their
+records are not sampled. When no site could be compared, the evidence says so; a rate is only ever
+printed over sites that were compared.
+
+A declared build that the data contradict is an error whose message gives the evidence.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class BuildEvidence:
     header: Mapping[str, int] = field(default_factory=dict)  # build -> contigs of its length
     compared: Mapping[str, int] = field(default_factory=dict)  # build -> sites compared
     matched: Mapping[str, int] = field(default_factory=dict)  # build -> REFs that match
+    sampled: int = 0  # sites sampled on contigs that can tell the builds apart
+    same_everywhere: tuple[str, ...] = ()  # contigs with records, one sequence in every build
 
     def rate(self, build: str) -> float | None:
         compared = self.compared.get(build, 0)
@@ -60,29 +67,53 @@ class BuildEvidence:
         return rate is not None and self.compared.get(build, 0) >= MIN_SITES and rate >= FIT
 
     def describe(self) -> str:
+        builds = sorted(set(self.compared) | set(self.header))
         parts = []
-        for build in sorted(set(self.compared) | set(self.header)):
-            rate = self.rate(build)
+        uncompared = [b for b in builds if b in self.compared and not self.compared[b]]
+        if uncompared:
+            parts.append(f"no site could be compared with {' or '.join(uncompared)}: {self._why()}")
+        for build in builds:
             compared = self.compared.get(build, 0)
-            text = (
-                f"{build}: REF matches at {rate:.0%} of {compared} sampled records"
-                if rate is not None
-                else f"{build}: no sampled record compared"
-            )
+            texts = []
+            if compared:
+                text = f"REF matches at {self.rate(build):.0%} of {compared} sampled records"
+                if compared < MIN_SITES:
+                    text += f", too few to decide (at least {MIN_SITES})"
+                texts.append(text)
             if self.header.get(build):
-                text += f", {self.header[build]} header contig length(s) of {build}"
-            parts.append(text)
-        return "; ".join(parts) or "no evidence"
+                texts.append(f"{self.header[build]} header contig length(s) of {build} only")
+            if texts:
+                parts.append(f"{build}: {', '.join(texts)}")
+        return (
+            "; ".join(parts) or "no evidence: no site could be compared and no header length tells"
+        )
+
+    def _why(self) -> str:
+        if self.sampled:
+            return (
+                f"each of the {self.sampled} sampled site(s) has a REF that is not plain ACGT, "
+                f"falls on N in its FASTA, or is on a contig the FASTA lacks"
+            )
+        if self.same_everywhere:
+            shown = ", ".join(self.same_everywhere[:5]) + (
+                ", ..." if len(self.same_everywhere) > 5 else ""
+            )
+            return f"records only on contigs that are the same in every build ({shown})"
+        return "no records on contigs that differ between builds"
 
 
 def header_builds(lengths: Mapping[str, int | None], aliases: AliasTable) -> Counter[str]:
-    """Per build, how many header contigs have that build's length for their name."""
+    """Per build, how many header contigs have that build's length for their name, and no other's.
+
+    A contig that is one sequence in several builds (chrM/MT, b37's GL000195.1 = GRCh38's
+    chrUn_GL000195v1, EBV) casts no vote.
+    """
     votes: Counter[str] = Counter()
     for name, length in lengths.items():
         if length is None:
             continue
-        builds = {a.build for a in aliases.lookup(name) if a.length == length}
-        if len(builds) == 1:  # chrM has one length in both builds: it says nothing
+        builds = aliases.builds_of(name, length)
+        if len(builds) == 1:
             votes[builds.pop()] += 1
     return votes
 
@@ -177,11 +208,20 @@ def gather_evidence(
         names = fasta_contig_names([c for c, n in known.items() if n is None], list(fai), aliases)
         for contig, name in names.items():
             known[contig] = fai[name]  # a header without lengths: spread over the FASTA's
-    sites = sample_sites(vcf, records_per_contig, known)
+    # Records on a contig that is the same in every build match every FASTA alike: not sampled.
+    same = [
+        c
+        for c, n in records_per_contig.items()
+        if n and aliases.same_in_every_build(c, known.get(c))
+    ]
+    telling = {c: n for c, n in records_per_contig.items() if c not in same}
+    sites = sample_sites(vcf, telling, known)
     compared, matched = {}, {}
     for build, fasta in references.items():
         compared[build], matched[build] = ref_matches(sites, fasta, aliases)
-    evidence = BuildEvidence(dict(header_builds(lengths, aliases)), compared, matched)
+    evidence = BuildEvidence(
+        dict(header_builds(lengths, aliases)), compared, matched, len(sites), tuple(same)
+    )
     log.info("%s: build evidence: %s", vcf, evidence.describe())
     return evidence
 
