@@ -198,3 +198,28 @@ def test_cli_writes_the_export_and_reports_an_unknown_sample_in_one_line(tmp_pat
     assert bad.stderr.strip().count("\n") == 0
     assert "no sample column 'NOBODY'" in bad.stderr
     assert os.path.exists(out)  # the earlier export is left as it was
+
+
+def test_input_with_only_allowed_fields_and_no_info(tmp_path):
+    """Nothing to remove (a single-sample call set with GT:DP:GQ:AD and no INFO): the export
+    still works, and a haploid no-call and ALT are the sample's own sites."""
+    vcf = write_vcf(
+        tmp_path / "plain.vcf.gz",
+        """
+        ##fileformat=VCFv4.2
+        ##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
+        ##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">
+        ##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="Genotype quality">
+        ##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">
+        ##contig=<ID=chrX,length=1000>
+        #CHROM POS ID REF ALT QUAL FILTER INFO FORMAT gpX
+        chrX 10 . A C 50 PASS . GT:DP:GQ:AD 1:8:30:0,8
+        chrX 20 . G T 50 PASS . GT:DP:GQ:AD 0:9:30:9,0
+        chrX 30 . C A 50 PASS . GT:DP:GQ:AD .:.:.:.
+        """,
+    )
+    out = tmp_path / "out.vcf.gz"
+    export_vcf(vcf, ExportOptions(out=out))
+    header, records = read(out)
+    assert header_ids(header, "INFO") == {"AC", "AN", "AF"}
+    assert [(r.pos, r.info["AC"], r.info["AN"]) for r in records] == [(10, (1,), 1), (30, (0,), 0)]
