@@ -67,6 +67,7 @@ class AliasTable:
             entries = self._by_name.setdefault(name, [])
             if alias not in entries:
                 entries.append(alias)
+        self.builds: set[str] = {a.build for entries in self._by_name.values() for a in entries}
 
     @classmethod
     def load(cls, paths: Iterable[Path] | None = None) -> AliasTable:
@@ -96,10 +97,6 @@ class AliasTable:
     def lookup(self, name: str) -> list[ContigAlias]:
         """All contigs (of any build) that carry this name."""
         return list(self._by_name.get(name, ()))
-
-    @property
-    def builds(self) -> set[str]:
-        return {a.build for entries in self._by_name.values() for a in entries}
 
     def builds_of(self, name: str, length: int) -> set[str]:
         """The builds that hold this sequence: a contig of this name and length, or the same

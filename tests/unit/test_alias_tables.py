@@ -158,3 +158,20 @@ def test_every_assembly_contig_of_a_1000_genomes_grch38_header_is_known(reports)
     assembly = {n: x for n, x in contigs.items() if not n.endswith("_decoy") and "HLA-" not in n}
     assert len(contigs) - len(assembly) == 2385 + 525
     assert unknown(assembly, "GRCh38") == []
+
+
+def test_an_extra_row_without_a_source_is_refused(reports, tmp_path):
+    extras = tmp_path / "extras.tsv"
+    rows = EXTRAS.read_text().splitlines()
+    extras.write_text("\n".join([*rows, "GRCh38\tchrFOO\t\t\t\t100\tnon_primary\t"]) + "\n")
+    folder = SHARED_DATA / "ncbi-assembly-reports"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--reports", str(folder), "--extras", str(extras)]
+        + ["--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    data_rows = len([r for r in rows if not r.startswith("#")])  # the column line is row 0
+    assert done.returncode == 1
+    assert f"extras.tsv: data row {data_rows}: give a source" in done.stderr
+    assert not (tmp_path / "out").exists()
