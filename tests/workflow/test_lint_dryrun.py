@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pysam
 import pytest
+from conftest import make_demo
 
 from genopass.paths import REPO_ROOT
 
@@ -123,6 +124,7 @@ def workspace(tmp_path: Path) -> Path:
     with gzip.open(data / "GRCh37ToGRCh38.demo.over.chain.gz", "wt") as chain:
         chain.write("chain 120 chr1 120 + 0 120 chr1 120 + 0 120 1\n120\n\n")
     (data / "pseudonym.key").write_text(KEY + "\n")
+    (data / "pseudonym.key").chmod(0o600)  # a key readable by others is refused
     write_vcf(data / "centre1.vcf.gz", ["LAB-001", "LAB-002"])
     write_vcf(data / "S3.vcf.gz", ["S3"])
     config = tmp_path / "config"
@@ -261,17 +263,7 @@ def test_snakefmt_clean() -> None:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo as a user makes it: `genopass demo-data resources/demo` and the shipped config/."""
-    workdir = tmp_path_factory.mktemp("demo")
-    genopass = Path(sys.executable).parent / "genopass"
-    subprocess.run(
-        [str(genopass), "demo-data", "resources/demo"], cwd=workdir, check=True, capture_output=True
-    )
-    shutil.copytree(REPO_ROOT / "config", workdir / "config", dirs_exist_ok=True)
-    for sheet in ("samples.tsv", "units.tsv"):
-        # the sheets that demo-data writes, unless the repository ships its own copy in config/
-        if not (workdir / "config" / sheet).exists():
-            shutil.copy(workdir / "resources" / "demo" / sheet, workdir / "config" / sheet)
-    return workdir
+    return make_demo(tmp_path_factory.mktemp("demo"))
 
 
 def test_demo_lint(demo: Path) -> None:
