@@ -778,6 +778,7 @@ def generate_demo(outdir: Path, seed: int) -> list[Path]:
         written += [fasta, tmp / f"{FASTA_NAME}.fai"]
 
         (tmp / KEY_NAME).write_text(demo_key(seed) + "\n")
+        (tmp / KEY_NAME).chmod(0o600)  # genopass refuses a key that others can read
         written.append(tmp / KEY_NAME)
 
         truth: dict[str, list[TruthRow]] = {}
