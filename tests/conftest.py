@@ -79,15 +79,16 @@ CONFIG_OPTIONS = ("--configfile", "--configfiles")
 def genopass_run(
     workdir: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    """`genopass run --cores 2 --configfile config/config.yaml ARGS` in ``workdir``.
+    """`genopass run --cores 2 ARGS --configfile config/config.yaml` in ``workdir``.
 
     config/config.yaml is passed as `make demo` passes it (the workflow names no config of its
-    own), unless ARGS give a --configfile.
+    own), unless ARGS give a --configfile; last, since Snakemake's --configfile takes every
+    value that follows it (targets included).
     """
     given = any(arg.split("=", 1)[0] in CONFIG_OPTIONS for arg in args)
     config = [] if given else ["--configfile", "config/config.yaml"]
     return subprocess.run(
-        [str(BIN / "genopass"), "run", "--cores", "2", *config, *args],
+        [str(BIN / "genopass"), "run", "--cores", "2", *args, *config],
         cwd=workdir,
         capture_output=True,
         text=True,

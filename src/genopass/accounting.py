@@ -18,14 +18,16 @@ Nothing is derived by subtraction: the counts in the table are those of the file
 from __future__ import annotations
 
 import csv
-import gzip
 import subprocess
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from genopass.errors import GenopassError
+from genopass.io import read_tsv
 from genopass.reasons import DUPLICATE, REASONS, STEP_REASONS
 from genopass.tools import require_tool
 
@@ -162,95 +164,94 @@ class Accounting:
 def measure(
     *,
     path: Path | str,
+    work: Path,
     input_records: int,
-    output: Path,
+    output_numbers: np.ndarray,
     rejects: Path,
     blocks: Path,
-    pieces: bytearray,
+    pieces: np.ndarray,
     samples: tuple[str, ...],
     source_build: str,
     swapped: Mapping[str, int],
     lifted_records: int = 0,
     block_bases_in: int = 0,
 ) -> Accounting:
-    """Read output, rejects and blocks; check every source number is in exactly one of them.
+    """Read rejects and blocks; check every source number is in exactly one of them and the
+    output (``output_numbers``: the source numbers of the output file, :func:`output_numbers`).
 
     ``pieces[n]`` is the number of ALT alleles of source record ``n`` that entered
     normalisation (0 for records rejected or sent to the blocks file before it). Raises
     :class:`AccountingError` naming the first source numbers that break the identity.
     """
-    where = bytearray(input_records + 1)
-    seen = bytearray(input_records + 1)  # records per source number, output + duplicates
+    size = input_records + 1
+    where = np.zeros(size, dtype=np.uint8)
+    seen = np.zeros(size, dtype=np.int64)  # records per source number, output + duplicates
     problems: list[str] = []
 
-    def place(number: int, flag: int, what: str) -> None:
-        if not 0 < number <= input_records:
-            problems.append(f"{what} has source number {number}, not one of 1..{input_records}")
-            return
-        state = where[number]
-        if flag == IN_REJECTS and state & IN_REJECTS:
-            problems.append(f"source record {number} is rejected twice")
-        where[number] = state | flag
+    def place(numbers: np.ndarray, flag: int, what: str) -> None:
+        bad = numbers[(numbers < 1) | (numbers > input_records)]
+        if len(bad):
+            problems.append(
+                f"{what} have source numbers outside 1..{input_records} ({_shown(bad.tolist())})"
+            )
+            numbers = numbers[(numbers >= 1) & (numbers <= input_records)]
+        where[numbers] |= flag
         if flag in (IN_OUTPUT, IN_DUPLICATES):
-            seen[number] = min(255, seen[number] + 1)
+            seen[:] += np.bincount(numbers, minlength=size)
 
-    output_records = 0
-    for number in _query_numbers(output, "%INFO/GENOPASS_SOURCE\n"):
-        output_records += 1
-        place(number, IN_OUTPUT, "an output record")
-    rejected: Counter[tuple[str, str]] = Counter()
-    duplicate_records = 0
-    duplicate_sources: set[int] = set()
-    query = "%INFO/GENOPASS_SOURCE\t%INFO/GENOPASS_REJECT\t%INFO/GENOPASS_STEP\n"
-    for number, reason, step in _query_rows(rejects, query):
-        if reason == DUPLICATE:
-            duplicate_records += 1
-            duplicate_sources.add(number)
-            place(number, IN_DUPLICATES, "a duplicate reject")
-        else:
-            rejected[(step, reason)] += 1
-            place(number, IN_REJECTS, f"a {reason} reject")
-    block_bases_out = 0
-    for number, bases in _block_numbers(blocks):
-        block_bases_out += bases
-        place(number, IN_BLOCKS, "a reference block")
+    output_records = len(output_numbers)
+    place(output_numbers, IN_OUTPUT, "output records")
+    rows = _query_rejects(rejects, work / "measure-rejects.tsv")
+    is_duplicate = rows["reason"][rows["reason_code"]] == DUPLICATE
+    duplicate_numbers = rows["number"][is_duplicate]
+    place(duplicate_numbers, IN_DUPLICATES, "duplicate rejects")
+    whole = rows["number"][~is_duplicate]
+    twice = np.nonzero(np.bincount(whole[(whole >= 1) & (whole <= input_records)]) > 1)[0]
+    if len(twice):
+        problems.append(f"source records rejected twice ({_shown(twice.tolist())})")
+    place(whole, IN_REJECTS, "rejects")
+    intervals = read_tsv(blocks, ["chrom", "start", "end", "number"], "sqqq", BLOCK_COLUMNS)
+    place(intervals["number"], IN_BLOCKS, "reference blocks")
+    block_bases_out = int(np.sum(intervals["end"] - intervals["start"]))
 
-    missing, crossed, short = [], [], []
-    in_output = in_blocks = 0
-    for number in range(1, input_records + 1):
-        state = where[number]
-        in_output += state & IN_OUTPUT
-        in_blocks += bool(state & IN_BLOCKS)
-        if not state:
-            missing.append(number)
-        elif state & IN_REJECTS and state != IN_REJECTS or state & IN_BLOCKS and state != IN_BLOCKS:
-            crossed.append(number)
-        elif state & (IN_OUTPUT | IN_DUPLICATES) and pieces[number] != seen[number]:
-            short.append(f"{number} ({seen[number]} of {pieces[number]} alleles)")
-    if missing:
-        problems.append(f"{len(missing)} source records are nowhere (numbers {_shown(missing)})")
-    if crossed:
+    state = where[1:]
+    rejected_or_block = (state & IN_REJECTS).astype(bool) & (state != IN_REJECTS)
+    rejected_or_block |= (state & IN_BLOCKS).astype(bool) & (state != IN_BLOCKS)
+    in_output = (state & (IN_OUTPUT | IN_DUPLICATES)).astype(bool)
+    short = in_output & (np.minimum(seen[1:], 255) != pieces[1:size])
+    missing = np.nonzero(state == 0)[0] + 1
+    if len(missing):
+        problems.append(f"{len(missing)} source records are nowhere ({_shown(missing.tolist())})")
+    crossed = np.nonzero(rejected_or_block)[0] + 1
+    if len(crossed):
         problems.append(
             f"{len(crossed)} source records are in more than one of output, rejects and blocks "
-            f"(numbers {_shown(crossed)})"
+            f"({_shown(crossed.tolist())})"
         )
-    if short:
-        problems.append(f"source records lost alleles in splitting: {_shown(short)}")
+    lost = np.nonzero(short)[0] + 1
+    if len(lost):
+        shown = [f"{n} ({seen[n]} of {pieces[n]} alleles)" for n in lost[:MAX_SHOWN].tolist()]
+        problems.append(f"source records lost alleles in splitting: {_shown(shown)}")
     if problems:
         raise AccountingError(f"{path}: accounting does not add up: " + "; ".join(problems))
 
-    only_duplicates = sum(1 for n in duplicate_sources if not where[n] & IN_OUTPUT)
-    if only_duplicates:
-        rejected[("harmonise", DUPLICATE)] = only_duplicates
+    rejected: Counter[tuple[str, str]] = Counter()
+    codes = rows["reason_code"][~is_duplicate], rows["step_code"][~is_duplicate]
+    for reason, step in zip(*codes, strict=True):
+        rejected[(str(rows["step"][step]), str(rows["reason"][reason]))] += 1
+    only_duplicates = np.unique(duplicate_numbers)
+    only_duplicates = only_duplicates[(where[only_duplicates] & IN_OUTPUT) == 0]
+    if len(only_duplicates):
+        rejected[("harmonise", DUPLICATE)] = len(only_duplicates)
     return Accounting(
         samples=samples,
         source_build=source_build,
         input_records=input_records,
         output_records=output_records,
-        output_source_records=in_output,
+        output_source_records=int(np.count_nonzero(state & IN_OUTPUT)),
         rejected=dict(sorted(rejected.items())),
-        duplicate_records=duplicate_records,
-        reference_blocks=in_blocks,
+        duplicate_records=len(duplicate_numbers),
+        reference_blocks=int(np.count_nonzero(state & IN_BLOCKS)),
         swapped=dict(swapped),
         lifted_records=lifted_records,
         block_bases_in=block_bases_in,
@@ -258,49 +259,39 @@ def measure(
     )
 
 
+BLOCK_COLUMNS = ["start", "end", "number"]
+
+
 def _shown(items: list) -> str:
     text = ", ".join(map(str, items[:MAX_SHOWN]))
     return text + (", ..." if len(items) > MAX_SHOWN else "")
 
 
-def _query_rows(vcf: Path, fmt: str) -> Iterator[tuple[int, str, str]]:
-    for line in _query(vcf, fmt):
-        number, reason, step = line.split("\t")
-        yield _number(number, vcf), reason, step
-
-
-def _query_numbers(vcf: Path, fmt: str) -> Iterator[int]:
-    for line in _query(vcf, fmt):
-        yield _number(line, vcf)
-
-
-def _number(text: str, vcf: Path) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise AccountingError(f"{vcf}: a record has no source number ({text!r})") from None
-
-
-def _query(vcf: Path, fmt: str) -> Iterator[str]:
-    """``bcftools query`` lines, streamed (a work file can hold millions of records)."""
+def _query(vcf: Path, fmt: str, out: Path) -> None:
+    """``bcftools query`` into ``out`` (a work file can hold millions of records)."""
     require_tool("bcftools")
-    with subprocess.Popen(
-        ["bcftools", "query", "-f", fmt, str(vcf)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            yield line.rstrip("\n")
-        error = proc.stderr.read() if proc.stderr else ""
+    with open(out, "wb") as sink:
+        proc = subprocess.run(
+            ["bcftools", "query", "-f", fmt, str(vcf)], stdout=sink, stderr=subprocess.PIPE
+        )
+    error = proc.stderr.decode(errors="replace")
     if proc.returncode != 0 or "[E::" in error:
         raise AccountingError(f"{vcf}: cannot read it back to count its records: {error[-300:]}")
 
 
-def _block_numbers(bed: Path) -> Iterator[tuple[int, int]]:
-    """(source number, bases) of every interval of a blocks file (BED + source number)."""
-    with gzip.open(bed, "rt") as handle:
-        for line in handle:
-            _chrom, start, end, number = line.rstrip("\n").split("\t")[:4]
-            yield _number(number, bed), int(end) - int(start)
+def output_numbers(vcf: Path, work: Path) -> np.ndarray:
+    """The source number of every record of ``vcf``, read back from the file by bcftools."""
+    out = work / "output-numbers.tsv"
+    _query(vcf, "%INFO/GENOPASS_SOURCE\n", out)
+    try:
+        return read_tsv(out, ["number"], "q")["number"]
+    except (ValueError, OSError) as exc:  # Arrow: a record without a number ('.')
+        raise AccountingError(f"{vcf}: a record has no source number ({exc})") from None
+
+
+def _query_rejects(vcf: Path, out: Path) -> dict[str, np.ndarray]:
+    _query(vcf, "%INFO/GENOPASS_SOURCE\t%INFO/GENOPASS_REJECT\t%INFO/GENOPASS_STEP\n", out)
+    try:
+        return read_tsv(out, ["number", "reason", "step"], "qss")
+    except (ValueError, OSError) as exc:
+        raise AccountingError(f"{vcf}: a reject has no source number ({exc})") from None

@@ -45,9 +45,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pysam
 
 from genopass import reasons
@@ -59,11 +61,12 @@ from genopass.accounting import (
     Accounting,
     AccountingError,
     measure,
+    output_numbers,
 )
 from genopass.contigs import AliasTable, ContigDecision, is_primary_name, plan_contigs
 from genopass.errors import InputError
 from genopass.header import kept_definitions, scrub_paths, standard_header
-from genopass.io import atomic_output, check_bgzf_complete
+from genopass.io import atomic_output, check_bgzf_complete, read_tsv
 from genopass.reference import ensure_fai, read_fai
 from genopass.tools import PipelineError, first_error, require_tool, run_pipeline, run_tool
 
@@ -78,6 +81,8 @@ AUTO = "auto"  # the build is detected (genopass.build)
 # for being on another build.
 REQUIRED_MATCH = 0.9
 BLOCK_ALLELES = ("<NON_REF>", "<*>")
+WIDE_SAMPLES = 16
+SOURCE_ITEM = re.compile(rf"[\t;]{SOURCE_INFO}=(\d+)")
 UNDEFINED_TAG = re.compile(r"\b(INFO|FORMAT|FILTER) '([^']+)'.* is not defined in the header")
 RECORD_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 
@@ -117,43 +122,83 @@ BEGIN {
     FS = OFS = "\t"
     while ((getline line < contigs) > 0) {
         split(line, f, "\t"); target[f[1]] = f[2]; why[f[1]] = f[3]
+        if (f[2] != "") { n_targets++; targets[n_targets] = f[2]; length_of[f[2]] = f[4] }
     }
     close(contigs)
 }
 /^##contig=<ID=/ {
     id = substr($0, 14); match(id, /[,>]/); id = substr(id, 1, RSTART - 1)
-    if (target[id] != "") print "##contig=<ID=" target[id] substr($0, 14 + length(id))
+    if (target[id] != "") {
+        print "##contig=<ID=" target[id] substr($0, 14 + length(id)); written[target[id]] = 1
+    }
     next
 }
 /^##/ { if (index($0, "##INFO=<ID=GENOPASS_SOURCE,") == 1) declared = 1; print; next }
-/^#/ { if (!declared) print definition; print; next }
+/^#/ {
+    # contigs that records use but the header never declared (norm needs every one)
+    for (i = 1; i <= n_targets; i++) if (!(targets[i] in written)) {
+        print "##contig=<ID=" targets[i] ",length=" length_of[targets[i]] ">"
+        written[targets[i]] = 1
+    }
+    if (!declared) print definition
+    print
+    next
+}
 {
     records++
-    x = ";" $8
-    if (numbered) {
-        src = info(x, "GENOPASS_SOURCE")
-        if (src == "") { print "no source number at " $1 ":" $2 > "/dev/stderr"; exit 3 }
+    if (wide) {
+        # the first eight columns without splitting the sample columns (a cohort has thousands)
+        if (!match($0, /^[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*/)) {
+            print "line " records " has fewer than 8 columns" > "/dev/stderr"; exit 4
+        }
+        split(substr($0, 1, RLENGTH), f, "\t"); tail = substr($0, RLENGTH + 1)
     } else {
-        src = ++n
-        $8 = ($8 == "." ? "GENOPASS_SOURCE=" src : $8 ";GENOPASS_SOURCE=" src)
+        if (NF < 8) { print "line " records " has fewer than 8 columns" > "/dev/stderr"; exit 4 }
+        f[1] = $1; f[2] = $2; f[4] = $4; f[5] = $5; f[8] = $8
     }
-    c = $1
+    x = ";" f[8]
+    if (numbered) {
+        if (!match(x, /;GENOPASS_SOURCE=[0-9]+/)) {
+            print "no source number at " f[1] ":" f[2] > "/dev/stderr"; exit 3
+        }
+        src = substr(x, RSTART + 17, RLENGTH - 17)
+        info8 = f[8]
+    } else {
+        src = records
+        info8 = (f[8] == "." ? "GENOPASS_SOURCE=" src : f[8] ";GENOPASS_SOURCE=" src)
+    }
+    c = f[1]
     reason = (c in why) ? why[c] : "unknown_contig"
     if (reason == "" && target[c] == "") reason = "unknown_contig"
-    if (reason == "" && bad_alleles($4, $5)) reason = "invalid_allele"
-    if (reason != "") { print src, c, $2, 0 > sites; print reason, $0 > rejects; next }
-    if (gvcf && ($5 == "<NON_REF>" || $5 == "<*>")) {
-        end = info(x, "END"); if (end == "") end = $2 - 1 + length($4)
-        print src, c, $2, 0 > sites
-        print target[c], $2 - 1, end, src > blocks
+    plain = f[4] ~ /^[ACGTNacgtn]+$/ && f[5] ~ /^[ACGTNacgtn]+(,[ACGTNacgtn]+)*$/
+    if (reason == "" && !plain && bad_alleles(f[4], f[5])) reason = "invalid_allele"
+    if (reason != "") {
+        print src "\t" c "\t" f[2] "\t0" > sites; print reason "\t" record(c, f[5]) > rejects
         next
     }
-    pieces = split($5, a, ",")
-    if (gvcf) for (i = 1; i <= pieces; i++) if (a[i] == "<NON_REF>" || a[i] == "<*>") pieces--
-    print src, c, $2, pieces > sites
-    $1 = target[c]
-    if (index($5, "[") || index($5, "]")) $5 = rename_mates($5)
-    print
+    if (gvcf && (f[5] == "<NON_REF>" || f[5] == "<*>")) {
+        end = info(x, "END"); if (end == "") end = f[2] - 1 + length(f[4])
+        print src "\t" c "\t" f[2] "\t0" > sites
+        print target[c] "\t" f[2] - 1 "\t" end "\t" src > blocks
+        next
+    }
+    if (!index(f[5], ",")) pieces = 1
+    else {
+        pieces = split(f[5], a, ",")
+        if (gvcf) for (i = 1; i <= pieces; i++) if (a[i] == "<NON_REF>" || a[i] == "<*>") pieces--
+    }
+    print src "\t" c "\t" f[2] "\t" pieces > sites
+    alt = f[5]
+    if (!plain && (index(alt, "[") || index(alt, "]"))) alt = rename_mates(alt)
+    print record(target[c], alt)
+}
+# The record with contig `chrom`, ALT `alt` and INFO `info8` (the source number added).
+function record(chrom, alt) {
+    if (wide) return chrom "\t" f[2] "\t" f[3] "\t" f[4] "\t" alt "\t" f[6] "\t" f[7] \
+        "\t" info8 tail
+    $1 = chrom; $8 = info8
+    if (alt != f[5]) $5 = alt
+    return $0
 }
 END { print records + 0 > count }
 """
@@ -161,27 +206,35 @@ END { print records + 0 > count }
 # Rejects a normalised record whose allele is already in the output at that position, unless it
 # comes from the same source record (two equal symbolic alleles of one record are two alleles).
 # The allele is the whole allele: symbolic and breakend alleles with their END, SVLEN and CN.
-# Writes the source number of every record it reads to `passed`.
+# Prints records only (the output header is written apart).
 DEDUP_AWK = r"""
 function info(x, key) {
     if (!match(x, ";" key "=[^;]*")) return ""
     return substr(x, RSTART + length(key) + 2, RLENGTH - length(key) - 2)
 }
-BEGIN { FS = OFS = "\t" }
-/^#/ { print; next }
-gvcf && ($5 == "<NON_REF>" || $5 == "<*>") { next }
+function source(info8,   x) {
+    x = ";" info8
+    if (!match(x, /;GENOPASS_SOURCE=[0-9]+/)) return ""
+    return substr(x, RSTART + 17, RLENGTH - 17)
+}
+BEGIN { FS = "\t" }
+/^#/ { next }
 {
-    x = ";" $8
-    src = info(x, "GENOPASS_SOURCE")
-    print src > passed
-    site = $1 FS $2
+    if (wide) {
+        match($0, /^[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*/)
+        split(substr($0, 1, RLENGTH), f, "\t")
+    } else { f[1] = $1; f[2] = $2; f[4] = $4; f[5] = $5; f[8] = $8 }
+    if (gvcf && (f[5] == "<NON_REF>" || f[5] == "<*>")) next
+    site = f[1] "\t" f[2]
     if (site != last) { delete seen; last = site }
-    key = $4 FS $5
-    if (substr($5, 1, 1) == "<" || index($5, "[") || index($5, "]"))
-        key = key FS info(x, "END") FS info(x, "SVLEN") FS info(x, "CN")
+    key = f[4] "\t" f[5]
+    if (substr(f[5], 1, 1) == "<" || index(f[5], "[") || index(f[5], "]")) {
+        x = ";" f[8]
+        key = key "\t" info(x, "END") "\t" info(x, "SVLEN") "\t" info(x, "CN")
+    }
     if (key in seen) {
-        if (seen[key] != src) { print > duplicates; next }
-    } else seen[key] = src
+        if (source(seen[key]) != source(f[8])) { print > duplicates; next }
+    } else seen[key] = f[8]
     print
 }
 """
@@ -230,16 +283,47 @@ class Reject:
 
 
 @dataclass(frozen=True)
+class RejectFile:
+    """Rejected records in a side file: rows "reason<TAB>line", or lines of one ``reason``."""
+
+    path: Path
+    step: str
+    reason: str | None = None
+
+    def __iter__(self) -> Iterator[Reject]:
+        with open(self.path) as handle:
+            for row in handle:
+                row = row.rstrip("\n")
+                if self.reason is None:
+                    reason, line = row.split("\t", 1)
+                    yield Reject(reason, self.step, line)
+                else:
+                    yield Reject(self.reason, self.step, row)
+
+
+Rejects = Iterable[Reject]  # a RejectFile or a list of rejects
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """What norm kept out of the stream, found from the output file and the triage's sites."""
+
+    pieces: np.ndarray  # per source number: ALT alleles that entered norm (uint8)
+    excluded: list[tuple[int, str, int, int]]  # (number, contig, POS, rank at POS)
+    entered: int  # source records that entered norm
+
+
+@dataclass(frozen=True)
 class StreamResult:
     """What the stream wrote and what its side files say."""
 
     body: Path  # compressed records, no header
     records_read: int  # records the triage read (numbered, or carrying their number)
-    pieces: bytearray  # per source number: ALT alleles that entered norm
-    excluded: list[tuple[int, str, int, int]]  # (number, contig, POS, rank at POS) norm kept out
+    size: int  # source numbers run from 1 to this
+    sites: Path  # per record read: source number, contig, POS, ALT alleles entering norm
+    duplicates: Path  # records the deduplication rejected
     mismatch_sites: set[tuple[str, int]]  # target contig, POS of norm's REF_MISMATCH lines
-    entered_norm: int  # source records that entered norm
-    rejects: list[Reject]
+    rejects: list[RejectFile]
     blocks: Path  # target contig, start, end, source number
     block_bases: int
 
@@ -283,21 +367,26 @@ class HarmoniseJob:
             self.lift_over()
         plan = self.plan_contigs()
         stream = self.stream(plan)
-        if self.lift is None:
-            self.check_ref_match_rate(stream)
-        rejects, swapped = self.resolve_excluded(plan, stream)
         header = self.output_header()
         output = self.work / "out.vcf.gz"
         _join_header_and_body(header, stream.body, output)
         run_tool(["bcftools", "index", "-t", output], about=self.vcf)
+        numbers = output_numbers(output, self.work)
+        exclusions = _excluded_records(stream, numbers)
+        if self.lift is None:
+            self.check_ref_match_rate(exclusions)
+        mismatches, swapped = self.resolve_excluded(plan, stream, exclusions)
+        rejects: list[Rejects] = [*self._liftover_rejects(), *stream.rejects, mismatches]
         if swapped:
-            output = self.merge_swapped(output, header, plan, swapped, rejects)
+            output = self.merge_swapped(output, header, plan, swapped)
+            rejects.append(RejectFile(self.work / "swap-duplicates.tsv", "harmonise", "duplicate"))
             run_tool(["bcftools", "index", "-t", output], about=self.vcf)
+            numbers = output_numbers(output, self.work)
         rejects_file = self.work / "rejects.vcf.gz"
-        self.write_rejects(rejects_file, plan, [*self._liftover_rejects(), *rejects])
+        self.write_rejects(rejects_file, plan, chain.from_iterable(rejects))
         blocks_file = self.work / "blocks.bed.gz"
         self.write_blocks(blocks_file, stream.blocks)
-        accounting = self.measure(output, rejects_file, blocks_file, stream, len(swapped))
+        accounting = self.measure(numbers, rejects_file, blocks_file, stream, exclusions, swapped)
         self.publish(output, rejects_file, blocks_file, accounting)
         log.info("%s: %s", self.vcf, accounting.summary())
         return accounting
@@ -427,6 +516,13 @@ class HarmoniseJob:
         return ["-s", ",".join(self.samples)] if self.needs_subset else []
 
     @property
+    def wide(self) -> int:
+        """1 when records have many sample columns: awk then finds the first eight columns with
+        one regular expression instead of splitting every column (faster for a few samples)."""
+        samples = len(self.samples) if self.samples else len(self.source.samples)
+        return int(samples > WIDE_SAMPLES)
+
+    @property
     def gvcf(self) -> bool:
         return is_gvcf(self.original.header_text)
 
@@ -445,6 +541,14 @@ class HarmoniseJob:
         result, _ = self._run_stream(plan)
         return result
 
+    def read_stage(self) -> list[str]:
+        """The input as VCF text: decompressed only, unless samples are to be left out or the
+        input is BCF (then bcftools writes the text)."""
+        path = self.source.indexed_path
+        if self.needs_subset or path.suffix == ".bcf":
+            return ["bcftools", "view", "--no-version", "-Ov", *self.sample_args, str(path)]
+        return ["bgzip", "-dc", str(path)]
+
     def _run_stream(self, plan: list[ContigDecision]) -> tuple[StreamResult, list[str]]:
         work = self.work / "stream"
         if work.exists():
@@ -452,35 +556,33 @@ class HarmoniseJob:
         work.mkdir()
         contigs = work / "contigs.tsv"
         contigs.write_text(
-            "".join(f"{d.source}\t{d.target or ''}\t{d.reason or ''}\n" for d in plan)
+            "".join(
+                f"{d.source}\t{d.target or ''}\t{d.reason or ''}\t"
+                f"{self.target.get(d.target, '') if d.target else ''}\n"
+                for d in plan
+            )
         )
         side = {name: work / f"{name}.tsv" for name in ("sites", "rejects", "blocks", "count")}
-        side |= {name: work / f"{name}.tsv" for name in ("passed", "duplicates")}
+        side["duplicates"] = work / "duplicates.tsv"
         for path in side.values():
             path.touch()
         numbered = int(self.lift is not None)
         triage = ["awk", "-v", f"contigs={contigs}", "-v", f"numbered={numbered}"]
         triage += ["-v", f"gvcf={int(self.gvcf)}", "-v", f"definition={SOURCE_DEFINITION}"]
+        triage += ["-v", f"wide={self.wide}"]
         for name in ("sites", "rejects", "blocks", "count"):
             triage += ["-v", f"{name}={side[name]}"]
-        dedup = ["awk", "-v", f"gvcf={int(self.gvcf)}"]
-        dedup += ["-v", f"passed={side['passed']}", "-v", f"duplicates={side['duplicates']}"]
+        dedup = ["awk", "-v", f"gvcf={int(self.gvcf)}", "-v", f"wide={self.wide}"]
+        dedup += ["-v", f"duplicates={side['duplicates']}"]
         norm = ["bcftools", "norm", "--no-version", "-Ov", "-m-any", "-f"]
         norm += [str(self.options.reference), "-c", "wx"]
         threads = str(max(1, self.options.threads))
         stages = [
-            [
-                "bcftools",
-                "view",
-                "--no-version",
-                "-Ov",
-                *self.sample_args,
-                self.source.indexed_path,
-            ],
+            self.read_stage(),
             [*triage, TRIAGE_AWK],
             norm,
             [*dedup, DEDUP_AWK],
-            ["bcftools", "view", "--no-version", "-H", "-Oz", "--threads", threads],
+            ["bgzip", "-c", "--threads", threads],
         ]
         body = work / "body.vcf.gz"
         stderrs = run_pipeline(stages, about=self.vcf, stdout=body)
@@ -493,41 +595,33 @@ class HarmoniseJob:
         expected = self.lift.output_records if self.lift else self.source.records
         if records_read != expected:
             raise _count_error(self.vcf, expected, records_read)
-        size = self.lift.input_records if self.lift else records_read
-        passed = bytearray(size + 1)
-        with open(side["passed"]) as handle:
-            for line in handle:
-                passed[int(line)] = 1
-        pieces = bytearray(size + 1)
-        excluded, entered = _excluded_records(side["sites"], passed, pieces)
         rejects = [
-            Reject(reason, "harmonise", line)
-            for reason, line in (row.rstrip("\n").split("\t", 1) for row in open(side["rejects"]))
+            RejectFile(side["rejects"], "harmonise"),
+            RejectFile(side["duplicates"], "harmonise", reasons.DUPLICATE),
         ]
-        rejects += [
-            Reject(reasons.DUPLICATE, "harmonise", row.rstrip("\n"))
-            for row in open(side["duplicates"])
-        ]
-        block_bases = sum(int(end) - int(start) for _c, start, end, _n in _rows(side["blocks"]))
+        blocks = read_tsv(
+            side["blocks"], ["chrom", "start", "end", "number"], "sqqq", ["start", "end"]
+        )
+        block_bases = int(np.sum(blocks["end"] - blocks["start"])) if len(blocks["end"]) else 0
         result = StreamResult(
             body=body,
             records_read=records_read,
-            pieces=pieces,
-            excluded=excluded,
+            size=self.lift.input_records if self.lift else records_read,
+            sites=side["sites"],
+            duplicates=side["duplicates"],
             mismatch_sites=mismatch_sites,
-            entered_norm=entered,
             rejects=rejects,
             blocks=side["blocks"],
             block_bases=block_bases,
         )
         return result, stderrs
 
-    def check_ref_match_rate(self, stream: StreamResult) -> None:
+    def check_ref_match_rate(self, exclusions: Exclusions) -> None:
         """An input on the target build matches its REFs: many mismatches mean another build."""
         from genopass.build import MIN_SITES
 
-        checked = stream.entered_norm
-        mismatched = len(stream.excluded)
+        checked = exclusions.entered
+        mismatched = len(exclusions.excluded)
         if checked < MIN_SITES or mismatched <= (1 - REQUIRED_MATCH) * checked:
             return
         self._raise_build_error()  # raises when another build fits or none does
@@ -538,16 +632,16 @@ class HarmoniseJob:
         )
 
     def resolve_excluded(
-        self, plan: list[ContigDecision], stream: StreamResult
+        self, plan: list[ContigDecision], stream: StreamResult, exclusions: Exclusions
     ) -> tuple[list[Reject], list[str]]:
-        """The stream's rejects, plus a reject or a swap for each record norm kept out.
+        """A reject or a swap for each record norm kept out.
 
         Returns (rejects, swapped source lines): a record norm excluded at a position it named in
         a REF_MISMATCH line is swapped where the whole allele comparison justifies it, else
         rejected as ``ref_mismatch``. A record excluded with no such line is an error.
         """
-        rejects = list(stream.rejects)
-        if not stream.excluded:
+        rejects: list[Reject] = []
+        if not exclusions.excluded:
             return rejects, []
         from genopass.alleles import (
             FieldNumbers,
@@ -561,7 +655,7 @@ class HarmoniseJob:
         numbers = FieldNumbers.from_header(self.source.header_text.splitlines())
         swapped: list[str] = []
         with pysam.FastaFile(str(self.options.reference)) as fasta:
-            for number, line in self._fetch_excluded(stream.excluded):
+            for number, line in self._fetch_excluded(exclusions.excluded):
                 fields = line.split("\t")
                 chrom = names.get(fields[0], fields[0])
                 if (chrom, int(fields[1])) not in stream.mismatch_sites:
@@ -631,7 +725,6 @@ class HarmoniseJob:
         header: str,
         plan: list[ContigDecision],
         swapped: list[str],
-        rejects: list[Reject],
     ) -> Path:
         """Normalise the swapped records and merge them into the output, deduplicated by the
         stream's own rule (a swapped allele already in the output is a duplicate reject).
@@ -657,16 +750,13 @@ class HarmoniseJob:
         run_tool(["bcftools", "index", "-t", normalised], about=self.vcf)
         duplicates = self.work / "swap-duplicates.tsv"
         duplicates.touch()
-        dedup = ["awk", "-v", f"gvcf={int(self.gvcf)}", "-v", f"passed={os.devnull}"]
+        dedup = ["awk", "-v", f"gvcf={int(self.gvcf)}", "-v", f"wide={self.wide}"]
         dedup += ["-v", f"duplicates={duplicates}", DEDUP_AWK]
         threads = str(max(1, self.options.threads))
         concat = ["bcftools", "concat", "--no-version", "-a", "-Ov", output, normalised]
-        view = ["bcftools", "view", "--no-version", "-H", "-Oz", "--threads", threads]
         merged_body = self.work / "merged.body.vcf.gz"
-        run_pipeline([concat, dedup, view], about=self.vcf, stdout=merged_body)
-        rejects += [
-            Reject(reasons.DUPLICATE, "harmonise", row.rstrip("\n")) for row in open(duplicates)
-        ]
+        bgzip = ["bgzip", "-c", "--threads", threads]
+        run_pipeline([concat, dedup, bgzip], about=self.vcf, stdout=merged_body)
         merged = self.work / "merged.vcf.gz"
         _join_header_and_body(header, merged_body, merged)
         return merged
@@ -734,24 +824,27 @@ class HarmoniseJob:
 
     def measure(
         self,
-        output: Path,
+        numbers: np.ndarray,
         rejects: Path,
         blocks: Path,
         stream: StreamResult,
-        swapped: int,
+        exclusions: Exclusions,
+        swapped: list[str],
     ) -> Accounting:
+        """The accounting, read from the files written (``numbers``: the output file's)."""
         lift = self.lift
         out_samples = list(self.samples.values()) if self.samples else self.source.samples
         return measure(
             path=self.vcf,
+            work=self.work,
             input_records=self.original.records,
-            output=output,
+            output_numbers=numbers,
             rejects=rejects,
             blocks=blocks,
-            pieces=stream.pieces,
+            pieces=exclusions.pieces,
             samples=tuple(out_samples),
             source_build=self.build,
-            swapped={"liftover": lift.swapped if lift else 0, "harmonise": swapped},
+            swapped={"liftover": lift.swapped if lift else 0, "harmonise": len(swapped)},
             lifted_records=lift.output_records if lift else 0,
             block_bases_in=(lift.block_bases_in if lift else 0) + stream.block_bases,
         )
@@ -767,50 +860,44 @@ class HarmoniseJob:
             accounting.write(Path(options.accounting))
         _move_with_index(output, Path(options.out))  # last: its presence means all is done
 
-    def _liftover_rejects(self) -> list[Reject]:
-        if self.lift is None:
-            return []
-        rejects = []
-        with open(self.lift.rejects) as handle:
-            for row in handle:
-                reason, line = row.rstrip("\n").split("\t", 1)
-                rejects.append(Reject(reason, "liftover", line))
-        return rejects
+    def _liftover_rejects(self) -> list[RejectFile]:
+        return [] if self.lift is None else [RejectFile(self.lift.rejects, "liftover")]
 
 
-def _excluded_records(
-    sites: Path, passed: bytearray, pieces: bytearray
-) -> tuple[list[tuple[int, str, int, int]], int]:
-    """Source records that entered norm and did not leave it: (number, contig, POS, rank).
+def _excluded_records(stream: StreamResult, output: np.ndarray) -> Exclusions:
+    """Source records that entered norm and are neither in the output nor among the duplicates:
+    the records norm kept out, as (number, contig, POS, rank).
 
-    The rank is the record's place among all the input's records at that contig and POS, so
-    that it can be read again through the index. Fills ``pieces``; returns the count that
-    entered norm too.
+    ``stream.sites`` has a row per record the triage read (number, contig, POS, ALT alleles
+    entering norm: 0 for records it rejected or sent to the blocks file); ``output`` holds the
+    source number of every record of the output file. The rank is the record's place among all
+    the input's records at that contig and POS, so that it can be read again through the index.
     """
-    excluded = []
-    entered = 0
-    last_site, rank = None, 0
-    with open(sites) as handle:
-        for row in handle:
-            number_text, chrom, pos, alleles = row.rstrip("\n").split("\t")
-            site = (chrom, pos)
-            rank = rank + 1 if site == last_site else 0
-            last_site = site
-            count = int(alleles)
-            if not count:
-                continue
-            number = int(number_text)
-            entered += 1
-            pieces[number] = min(255, count)
-            if not passed[number]:
-                excluded.append((number, chrom, int(pos), rank))
-    return excluded, entered
-
-
-def _rows(path: Path) -> Iterator[list[str]]:
-    with open(path) as handle:
+    size = stream.size
+    table = read_tsv(stream.sites, ["number", "chrom", "pos", "alleles"], "qsqq")
+    numbers, alleles = table["number"], table["alleles"]
+    names, chroms, positions = table["chrom"], table["chrom_code"], table["pos"]
+    pieces = np.zeros(size + 1, dtype=np.uint8)
+    pieces[numbers] = np.minimum(alleles, 255)
+    came_out = np.zeros(size + 1, dtype=bool)
+    came_out[output[(output >= 1) & (output <= size)]] = True
+    with open(stream.duplicates) as handle:
         for line in handle:
-            yield line.rstrip("\n").split("\t")
+            found = SOURCE_ITEM.search(line)
+            if found:
+                came_out[int(found.group(1))] = True
+    entered = alleles > 0
+    rows = np.nonzero(entered & ~came_out[numbers])[0]
+    excluded = []
+    for row in rows.tolist():
+        rank = 0
+        while row - rank > 0 and (
+            positions[row - rank - 1] == positions[row] and chroms[row - rank - 1] == chroms[row]
+        ):
+            rank += 1
+        chrom = str(names[chroms[row]])
+        excluded.append((int(numbers[row]), chrom, int(positions[row]), rank))
+    return Exclusions(pieces, excluded, int(np.count_nonzero(entered)))
 
 
 def _with_info(line: str, item: str) -> str:

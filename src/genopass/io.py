@@ -76,3 +76,53 @@ def check_bgzf_complete(path: Path | str) -> None:
                 f"{file}: truncated (the BGZF end-of-file block is missing); "
                 f"the file was cut short in transfer: ask the centre to send it again"
             )
+
+
+def read_tsv(path: Path | str, names: list[str], types: str, keep: list[str] | None = None):
+    """Columns of a headerless tab-separated file (plain or .gz) as numpy arrays, read by Arrow.
+
+    ``types`` has a letter per column: ``q`` int64, ``s`` string (returned as dictionary codes
+    in ``<name>_code`` with the values in ``<name>``, so millions of rows stay small). Only the
+    columns in ``keep`` (default: all) are read.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    kinds = dict(zip(names, types, strict=True))
+    wanted = keep or names
+    file = Path(path)
+    if file.stat().st_size == 0 or (file.suffix == ".gz" and _gzip_is_empty(file)):
+        empty: dict = {}
+        for name in wanted:
+            if kinds[name] == "q":
+                empty[name] = np.zeros(0, dtype=np.int64)
+            else:
+                empty[name], empty[f"{name}_code"] = np.array([], dtype=object), np.zeros(0, int)
+        return empty
+    table = pacsv.read_csv(
+        file,
+        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.int64() if kinds[n] == "q" else pa.string() for n in wanted},
+            include_columns=wanted,
+        ),
+    )
+    columns: dict = {}
+    for name in wanted:
+        column = table.column(name).combine_chunks()
+        if kinds[name] == "q":
+            columns[name] = column.to_numpy()
+        else:
+            encoded = column.dictionary_encode()
+            columns[f"{name}_code"] = encoded.indices.to_numpy()
+            columns[name] = encoded.dictionary.to_numpy(zero_copy_only=False)
+    return columns
+
+
+def _gzip_is_empty(path: Path) -> bool:
+    import gzip
+
+    with gzip.open(path, "rb") as handle:
+        return not handle.read(1)

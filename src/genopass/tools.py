@@ -83,6 +83,8 @@ def run_pipeline(stages: Sequence[Sequence[str]], *, about: Path | str, stdout: 
             )
             if previous is not None and previous.stdout is not None:
                 previous.stdout.close()  # so that the upstream stage sees SIGPIPE if we stop
+            if not last and proc.stdout is not None:
+                _widen_pipe(proc.stdout.fileno())
             procs.append(proc)
             previous = proc
         # Read stderr of every stage concurrently-safe: stderr volumes are small, but a stage
@@ -95,6 +97,22 @@ def run_pipeline(stages: Sequence[Sequence[str]], *, about: Path | str, stdout: 
                 f"{about}: {stage[0]} {stage[1]} failed: {first_error(err)}", stderrs
             )
     return stderrs
+
+
+PIPE_SIZE = 1 << 20
+
+
+def _widen_pipe(fd: int) -> None:
+    """A 1 MiB pipe instead of 64 KiB: far fewer context switches between stages sharing
+    two cores (Linux only; elsewhere, or above the system's limit, the default stays)."""
+    import fcntl
+
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setting is not None:
+        try:
+            fcntl.fcntl(fd, setting, PIPE_SIZE)
+        except OSError:
+            pass
 
 
 def _drain_stderr(procs: Sequence[subprocess.Popen[bytes]]) -> list[str]:
