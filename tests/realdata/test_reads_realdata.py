@@ -43,6 +43,7 @@ def workdir(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     # a copy: the bwa index and .dict are built beside the reference
     shutil.copy(data / "genome" / "genome.fasta", ref / "genome.fasta")
     (ref / "key").write_text("a-test-key-that-is-long-enough\n")
+    (ref / "key").chmod(0o600)  # genopass refuses a key others can read
     config = workdir / "config"
     config.mkdir()
     (config / "config.yaml").write_text(

@@ -65,6 +65,7 @@ def workspace(tmp_path: Path) -> Path:
     data.mkdir()
     write_fasta(data / "ref.fa", CONTIGS)
     (data / "key").write_text("a-test-key-that-is-long-enough\n")
+    (data / "key").chmod(0o600)  # genopass refuses a key others can read
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(
         "samples: config/samples.tsv\nunits: config/units.tsv\n"
