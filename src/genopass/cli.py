@@ -133,13 +133,13 @@ def harmonise(
     threads: int,
 ) -> None:
     """Harmonise one VCF/BCF (or gVCF) to the target reference, lifting it over if needed."""
-    from genopass.harmonise import HarmoniseOptions, harmonise_vcf
+    from genopass.harmonise.stream import HarmoniseOptions, harmonise_vcf
 
     if (liftover_fasta is None) != (liftover_chain is None):
         raise click.UsageError("--liftover-fasta and --liftover-chain go together: give both")
     liftover = ()
     if liftover_fasta is not None and liftover_chain is not None:
-        from genopass.liftover import LiftoverSource  # only inputs that may need lifting
+        from genopass.harmonise.liftover import LiftoverSource  # only inputs that may need lifting
 
         liftover = (LiftoverSource(liftover_build, liftover_fasta, liftover_chain),)
 
@@ -206,7 +206,7 @@ def export_vcf(
     threads: int,
 ) -> None:
     """Write a sample's export VCF: its own sites, allow-listed fields, AC/AN/AF recomputed."""
-    from genopass import export_vcf as export
+    from genopass.export import vcf as export
 
     summary = export.export_vcf(
         vcf,
@@ -246,8 +246,8 @@ def parquet(
     threads: int,
 ) -> None:
     """Write Parquet tables (variants, genotypes) from harmonised VCFs."""
-    from genopass.export_vcf import parse_keep
-    from genopass.parquet import ParquetOptions, vcf_to_parquet
+    from genopass.export.parquet import ParquetOptions, vcf_to_parquet
+    from genopass.export.vcf import parse_keep
 
     summary = vcf_to_parquet(
         list(vcfs),
@@ -279,8 +279,8 @@ def parquet(
 @reports_errors
 def pseudonyms(samples_tsv: Path, key_file: Path | None, out: Path) -> None:
     """Write the private sample -> pseudonym map."""
-    from genopass.pseudonym import load_key, write_pseudonym_table
-    from genopass.sheets import read_samples
+    from genopass.export.pseudonym import load_key, write_pseudonym_table
+    from genopass.inputs.sheets import read_samples
 
     table = read_samples(samples_tsv)
     write_pseudonym_table(table, load_key(key_file), out)
@@ -293,7 +293,7 @@ def pseudonyms(samples_tsv: Path, key_file: Path | None, out: Path) -> None:
 @reports_errors
 def manifest(folder: Path, out: Path | None) -> None:
     """Write MANIFEST.tsv (path, size, sha256, md5) of every file under FOLDER."""
-    from genopass.manifest import write_manifest
+    from genopass.export.manifest import write_manifest
 
     target = out or folder / "MANIFEST.tsv"
     count = write_manifest(folder, target)
@@ -307,7 +307,7 @@ def manifest(folder: Path, out: Path | None) -> None:
 @reports_errors
 def check_fastq(fastqs: tuple[Path, ...], out: Path, threads: int) -> None:
     """Read a FASTQ, or a pair, to the end: complete, well-formed, pairs of equal length."""
-    from genopass.reads import check_fastq_files, write_fastq_check
+    from genopass.inputs.fastq import check_fastq_files, write_fastq_check
 
     if len(fastqs) > 2:
         raise click.UsageError("give one FASTQ or the two files of a pair")
@@ -329,7 +329,7 @@ def check_alignment(
     alignment: Path, reference: Path, dict_path: Path | None, build: str | None, out: Path
 ) -> None:
     """Check a BAM/CRAM: complete, sorted, aligned to the reference, decodable."""
-    from genopass import alignments
+    from genopass.inputs import alignments
 
     result = alignments.check_alignment(alignment, reference, dict_path=dict_path, build=build)
     alignments.write_alignment_check(result, out)
@@ -343,7 +343,7 @@ def check_alignment(
 @reports_errors
 def autosomes(fasta: Path, out: Path) -> None:
     """Write the autosomes (chr1-22) outside runs of N as BED, for coverage QC."""
-    from genopass.regions import write_autosome_bed
+    from genopass.reads.regions import write_autosome_bed
 
     bases = write_autosome_bed(fasta, out)
     click.echo(f"wrote {out} ({bases} autosomal bases outside gaps)")
@@ -366,7 +366,7 @@ def compare_calls(
     alleles_only: bool,
 ) -> None:
     """Recall and precision of CALLS against TRUTH (SNVs, indels), on normalised alleles."""
-    from genopass.truth import compare_vcfs
+    from genopass.reads.calls import compare_vcfs
 
     figures = compare_vcfs(
         calls,
@@ -387,7 +387,7 @@ def compare_calls(
 @reports_errors
 def demo_data(outdir: Path, seed: int) -> None:
     """Generate the demo reference, VCFs and sheets (deterministic from the seed)."""
-    from genopass.demo import generate_demo
+    from genopass.demo.make import generate_demo
 
     written = generate_demo(outdir, seed=seed)
     click.echo(f"wrote demo data to {outdir} ({len(written)} files)")
@@ -398,7 +398,7 @@ def demo_data(outdir: Path, seed: int) -> None:
 @reports_errors
 def run(snakemake_args: tuple[str, ...]) -> None:
     """Run the workflow; extra arguments go to Snakemake."""
-    from genopass.runner import run_workflow
+    from genopass.workflow import run_workflow
 
     sys.exit(run_workflow(list(snakemake_args)))
 

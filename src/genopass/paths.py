@@ -13,6 +13,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 RESOURCES = PACKAGE_DIR / "resources"  # package data (pyproject: tool.setuptools.package-data)
 ALIAS_DIR = RESOURCES / "aliases"  # <build>.tsv, made by scripts/make_alias_tables.py
+SCHEMA_DIR = RESOURCES / "schemas"  # config, samples, units (workflow/schemas links here)
 
 REPO_ROOT = PACKAGE_DIR.parents[1]  # the checkout, when genopass runs from src/
 WORKFLOW_DIR = REPO_ROOT / "workflow"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import write_fasta, write_vcf
 
-from genopass.pseudonym import KEY_ENV
+from genopass.export.pseudonym import KEY_ENV
 
 
 def genopass(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from genopass.harmonise import HarmoniseOptions, harmonise_vcf
+from genopass.harmonise.stream import HarmoniseOptions, harmonise_vcf
 
 
 def query(vcf: Path, fmt: str) -> list[str]:

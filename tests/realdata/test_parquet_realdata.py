@@ -17,7 +17,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from genopass.parquet import ParquetOptions, vcf_to_parquet
+from genopass.export.parquet import ParquetOptions, vcf_to_parquet
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("GENOPASS_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -18,8 +18,8 @@ import cyvcf2
 import pyarrow.parquet as pq
 import pytest
 
-from genopass.export_vcf import ExportOptions, export_vcf
-from genopass.parquet import ParquetOptions, vcf_to_parquet
+from genopass.export.parquet import ParquetOptions, vcf_to_parquet
+from genopass.export.vcf import ExportOptions, export_vcf
 
 pytestmark = pytest.mark.realdata
 

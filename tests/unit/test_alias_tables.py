@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, SHARED_DATA
 
-from genopass.contigs import AliasTable
+from genopass.inputs.contigs import AliasTable
 from genopass.paths import ALIAS_DIR
 
 SCRIPT = REPO / "scripts" / "make_alias_tables.py"

@@ -9,8 +9,8 @@ import pysam
 import pytest
 from conftest import random_sequence, write_fasta
 
-from genopass.alignments import alignment_build, check_alignment, read_dict_md5s
 from genopass.errors import InputError
+from genopass.inputs.alignments import alignment_build, check_alignment, read_dict_md5s
 
 CONTIGS = {"chr21": random_sequence(3000, 1), "chr22": random_sequence(2000, 2)}
 

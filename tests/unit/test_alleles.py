@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from genopass.alleles import (
+from genopass.harmonise.alleles import (
     FieldNumbers,
     invalid_allele,
     is_strand_ambiguous,
@@ -113,7 +113,7 @@ def test_the_stream_and_the_liftover_judge_alleles_alike(tmp_path):
     """harmonise's awk triage applies the rule of is_valid_alt: the two must agree."""
     import subprocess
 
-    from genopass.harmonise import TRIAGE_AWK
+    from genopass.harmonise.stream import TRIAGE_AWK
 
     program = TRIAGE_AWK[: TRIAGE_AWK.index("function rename_mates")]
     program += '{ print bad_alleles("A", $0) }'

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import random_sequence, write_fasta, write_vcf
 
-from genopass.build import decide_build, gather_evidence, header_builds
-from genopass.contigs import AliasTable
 from genopass.errors import InputError
+from genopass.inputs.build import decide_build, gather_evidence, header_builds
+from genopass.inputs.contigs import AliasTable
 
 B37_GVCF = "bio2zarr-tests/tests/data/vcf/NA12878.prod.chr20snippet.g.vcf.gz"  # GATK b37
 GRCH38_REPORT = "ncbi-assembly-reports/GCF_000001405.39_GRCh38.p13_assembly_report.tsv"

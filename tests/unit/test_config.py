@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genopass.config import load_config, load_schema, workflow_config
 from genopass.errors import InputError, UsageError
+from genopass.inputs.config import load_config, load_schema, workflow_config
 from genopass.paths import REPO_ROOT
 
 MINIMAL_CONFIG = {

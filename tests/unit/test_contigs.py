@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from genopass.contigs import (
+from genopass.errors import InputError
+from genopass.inputs.contigs import (
     CONTIG_NOT_IN_REFERENCE,
     NON_PRIMARY_CONTIG,
     UNKNOWN_CONTIG,
     AliasTable,
     plan_contigs,
 )
-from genopass.errors import InputError
 
 TARGET = {"chr21": 46709983, "chr22": 50818468, "chrM": 16569}
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pysam
 import pytest
 
-from genopass.demo import generate_demo
+from genopass.demo.make import generate_demo
 from genopass.errors import UsageError
-from genopass.pseudonym import load_key
+from genopass.export.pseudonym import load_key
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 20261124  # the CLI's default, which the workflow's demo uses
@@ -341,7 +341,7 @@ def test_sheets_in_config_are_what_demo_data_writes(tmp_path: Path, monkeypatch)
 
 
 def test_sheets_pass_the_sheet_checks(tmp_path: Path, monkeypatch) -> None:
-    from genopass import sheets
+    from genopass.inputs import sheets
 
     monkeypatch.chdir(tmp_path)
     generate_demo(Path("resources/demo"), seed=SEED)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pysam
 import pytest
 
-from genopass.demo import Edit, Site, generate_demo
-from genopass.demo_reads import ADAPTER_R1, LANES, READ_LENGTH, fastq_names, haplotypes
+from genopass.demo.cohort import Edit, Site
+from genopass.demo.make import generate_demo
+from genopass.demo.reads import ADAPTER_R1, LANES, READ_LENGTH, fastq_names, haplotypes
 
 SEED = 20261124
 

@@ -16,7 +16,7 @@ import pytest
 from conftest import write_vcf
 
 from genopass.errors import UsageError
-from genopass.export_vcf import ExportOptions, export_vcf
+from genopass.export.vcf import ExportOptions, export_vcf
 
 # A centre's joint-called cohort: cohort statistics, a centre tag, genopass's work tag, and
 # FORMAT fields beyond the allow-list. AC/AN/AF are those of the centre's 3,202 people (stale).

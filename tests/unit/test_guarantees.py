@@ -14,7 +14,7 @@ import pytest
 from conftest import random_sequence, write_fasta, write_vcf
 
 from genopass.errors import InputError
-from genopass.harmonise import HarmoniseOptions, harmonise_vcf
+from genopass.harmonise.stream import HarmoniseOptions, harmonise_vcf
 
 # chr1: random; 200-203 reads TATG (the deletion test); 300 is the 301st base.
 SEQ = random_sequence(199, 31) + "TATG" + random_sequence(297, 32)

@@ -12,7 +12,7 @@ import pytest
 from conftest import random_sequence, write_fasta, write_vcf
 
 from genopass.errors import InputError
-from genopass.harmonise import HarmoniseOptions, harmonise_vcf
+from genopass.harmonise.stream import HarmoniseOptions, harmonise_vcf
 
 # chr1: 99 random bases, C (pos 100), AAAAAA (101-106), G (107), random.
 CHR1 = random_sequence(99, 1) + "C" + "AAAAAA" + "G" + random_sequence(193, 2)

@@ -10,7 +10,7 @@ import pysam
 import pytest
 from conftest import random_sequence, write_fasta, write_vcf
 
-from genopass.harmonise import HarmoniseOptions, harmonise_vcf
+from genopass.harmonise.stream import HarmoniseOptions, harmonise_vcf
 
 # chr1: random, then C + AAAAAA + G at 100-107 (1-based), random.
 SEQ = random_sequence(99, 11) + "CAAAAAAG" + random_sequence(193, 12)

@@ -18,7 +18,7 @@ from conftest import write_fasta, write_vcf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from genopass.harmonise import HarmoniseOptions, harmonise_vcf
+from genopass.harmonise.stream import HarmoniseOptions, harmonise_vcf
 
 LENGTH = 200
 BASES = "ACGT"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from genopass.header import scrub_paths, standard_header
+from genopass.harmonise.header import scrub_paths, standard_header
 
 SOURCE = """##fileformat=VCFv4.1
 ##fileDate=20250101

@@ -25,10 +25,10 @@ import pysam
 import pytest
 from conftest import random_sequence, write_fasta, write_vcf
 
-from genopass.chain import ChainMap
 from genopass.errors import InputError
-from genopass.harmonise import HarmoniseOptions, harmonise_vcf
-from genopass.liftover import LiftoverSource
+from genopass.harmonise.chain import ChainMap
+from genopass.harmonise.liftover import LiftoverSource
+from genopass.harmonise.stream import HarmoniseOptions, harmonise_vcf
 
 COMP = str.maketrans("ACGT", "TGCA")
 SEQ38 = random_sequence(3000, 38)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pysam
 import pytest
 
-from genopass.demo import generate_demo
-from genopass.demo_grch37 import CHAIN_NAME, FASTA_NAME, PEOPLE, inverted_spans, vcf_file_name
-from genopass.harmonise import HarmoniseOptions, harmonise_vcf
-from genopass.liftover import LiftoverSource
+from genopass.demo.grch37 import CHAIN_NAME, FASTA_NAME, PEOPLE, inverted_spans, vcf_file_name
+from genopass.demo.make import generate_demo
+from genopass.harmonise.liftover import LiftoverSource
+from genopass.harmonise.stream import HarmoniseOptions, harmonise_vcf
 
 SEED = 20261124
 

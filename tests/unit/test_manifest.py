@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from genopass import manifest
 from genopass.errors import InputError
-from genopass.manifest import write_manifest
+from genopass.export import manifest
+from genopass.export.manifest import write_manifest
 
 FILES = {
     "b.txt": b"second\n",

@@ -113,3 +113,37 @@ def test_the_installed_cli_renames_contig_22_to_chr22(installed, tmp_path):
     ]
     header = subprocess.run([*view, "-h", "out.vcf.gz"], cwd=work, capture_output=True, text=True)
     assert f"##contig=<ID=chr22,length={LENGTH}>" in header.stdout
+
+
+def test_the_installed_cli_loads_a_sheet_with_the_shipped_schemas(installed, tmp_path):
+    """genopass pseudonyms validates samples.tsv against its schema: package data too."""
+    import hashlib
+    import hmac
+
+    work = tmp_path / "sheets"
+    work.mkdir()
+    (work / "samples.tsv").write_text("sample\tcentre\tcountry\tsex\nS1\tCTR\tSE\tfemale\n")
+    key = "a-key-for-the-packaging-test"
+    (work / "key").write_text(key + "\n")
+    (work / "key").chmod(0o600)
+    done = run(
+        installed,
+        work,
+        "-m",
+        "genopass.cli",
+        "pseudonyms",
+        "--samples",
+        "samples.tsv",
+        "--key-file",
+        "key",
+        "--out",
+        "private/pseudonyms.tsv",
+    )
+    assert done.returncode == 0, done.stderr
+    rows = (work / "private" / "pseudonyms.tsv").read_text().splitlines()
+    assert rows[0].split("\t") == ["sample", "centre", "pseudonym"]
+    sample, centre, pseudonym = rows[1].split("\t")
+    assert (sample, centre) == ("S1", "CTR")
+    # as documented: "gp" + 16 hex digits of HMAC-SHA256(key, centre TAB sample)
+    digest = hmac.new(key.encode(), b"CTR\tS1", hashlib.sha256).hexdigest()
+    assert pseudonym == "gp" + digest[:16]

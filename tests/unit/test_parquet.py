@@ -17,12 +17,12 @@ import pysam
 import pytest
 from click.testing import CliRunner
 
-import genopass.parquet as gp
+import genopass.export.parquet as gp
 from genopass import __version__
 from genopass.cli import main
 from genopass.errors import InputError, UsageError
-from genopass.parquet import ParquetOptions, vcf_to_parquet
-from genopass.reference import contig_md5s
+from genopass.export.parquet import ParquetOptions, vcf_to_parquet
+from genopass.inputs.reference import contig_md5s
 
 HEADER = """\
 ##fileformat=VCFv4.2
@@ -393,7 +393,7 @@ def test_same_input_gives_identical_bytes(vcf: Path, tmp_path: Path) -> None:
 PANDAS_PROBE = """
 import sys
 from pathlib import Path
-import genopass.parquet as gp
+import genopass.export.parquet as gp
 gp.vcf_to_parquet([Path(sys.argv[1])], gp.ParquetOptions(out=Path(sys.argv[2])))
 print(sorted(m for m in sys.modules if m.split(".")[0] == "pandas"))
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 from conftest import write_vcf
 
-from genopass.parquet import ParquetOptions, vcf_to_parquet
+from genopass.export.parquet import ParquetOptions, vcf_to_parquet
 
 VCF = """##fileformat=VCFv4.2
 ##ALT=<ID=DEL,Description="Deletion">

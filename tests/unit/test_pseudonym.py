@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from genopass.errors import UsageError
-from genopass.pseudonym import KEY_ENV, load_key, pseudonym, write_pseudonym_table
+from genopass.export.pseudonym import KEY_ENV, load_key, pseudonym, write_pseudonym_table
 
 KEY = b"0123456789abcdef0123456789abcdef"
 

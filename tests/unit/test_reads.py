@@ -14,7 +14,7 @@ import pysam
 import pytest
 
 from genopass.errors import InputError
-from genopass.reads import check_fastq_files, check_fastq_quick, count_fastq, read_name
+from genopass.inputs.fastq import check_fastq_files, check_fastq_quick, count_fastq, read_name
 
 GENOPASS = Path(sys.executable).parent / "genopass"
 

@@ -9,7 +9,7 @@ import pysam
 import pytest
 
 from genopass.errors import InputError
-from genopass.sheets import (
+from genopass.inputs.sheets import (
     alignment_builds,
     alignment_inputs,
     fastq_units,

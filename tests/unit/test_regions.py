@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import write_fasta
 
-from genopass import reference, regions
 from genopass.errors import InputError
+from genopass.inputs import reference
+from genopass.reads import regions
 
 
 def test_reference_contigs_from_fai_and_from_fasta(tmp_path: Path) -> None:

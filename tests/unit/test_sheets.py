@@ -10,7 +10,13 @@ import pysam
 import pytest
 
 from genopass.errors import InputError
-from genopass.sheets import check_vcf_builds, load_sheets, read_samples, read_units, vcf_inputs
+from genopass.inputs.sheets import (
+    check_vcf_builds,
+    load_sheets,
+    read_samples,
+    read_units,
+    vcf_inputs,
+)
 
 SAMPLES_HEADER = "sample\tcentre\tcountry\tsex\tconsent"
 GOOD_SAMPLES = [

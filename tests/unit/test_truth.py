@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import write_fasta, write_vcf
 
-from genopass.truth import compare, compare_vcfs, normalised_alleles
+from genopass.reads.calls import compare, compare_vcfs, normalised_alleles
 
 SEQ = "GATTACACCCCCAGTTGGCATCGATGCAAGTCCA" * 3
 

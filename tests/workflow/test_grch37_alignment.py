@@ -17,10 +17,10 @@ import pytest
 import yaml
 from conftest import BIN, ENV, genopass_run
 
-from genopass.demo_grch37 import CHAIN_NAME, FASTA_NAME, inverted_spans
-from genopass.demo_reads import LANES, READ_LENGTH, SAMPLE, TRUTH_VCF, fastq_names
+from genopass.demo.grch37 import CHAIN_NAME, FASTA_NAME, inverted_spans
+from genopass.demo.reads import LANES, READ_LENGTH, SAMPLE, TRUTH_VCF, fastq_names
 from genopass.paths import REPO_ROOT
-from genopass.truth import Allele, compare, normalised_alleles
+from genopass.reads.calls import Allele, compare, normalised_alleles
 
 pytestmark = pytest.mark.workflow
 

@@ -16,7 +16,7 @@ import pysam
 import pytest
 from conftest import genopass_run, random_sequence, write_fasta
 
-from genopass.demo_reads import simulate_pairs
+from genopass.demo.reads import simulate_pairs
 
 pytestmark = pytest.mark.workflow
 

@@ -2,7 +2,7 @@
 truth and with plain ``bwa mem`` + ``bcftools mpileup | bcftools call -m`` on the same reads.
 
 Comparison: genotype-aware on normalised alleles (``bcftools norm -m-any -f REF`` on both sides;
-an allele counts as found when it is called with the true number of copies, see genopass.truth).
+an allele counts as found when it is called with the true number of copies, genopass.reads.calls).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pysam
 import pytest
 from conftest import genopass_run, make_demo
 
-from genopass.truth import compare_vcfs
+from genopass.reads.calls import compare_vcfs
 
 pytestmark = pytest.mark.workflow
 

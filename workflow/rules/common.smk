@@ -8,10 +8,10 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from genopass.errors import GenopassError
-from genopass.pseudonym import load_key, pseudonym_table
-from genopass.reference import reference_contigs
-from genopass.regions import calling_contigs
-from genopass.sheets import (
+from genopass.export.pseudonym import load_key, pseudonym_table
+from genopass.inputs.reference import reference_contigs
+from genopass.reads.regions import calling_contigs
+from genopass.inputs.sheets import (
     alignment_builds,
     alignment_inputs,
     check_vcf_builds,

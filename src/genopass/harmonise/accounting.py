@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from genopass.errors import GenopassError
+from genopass.harmonise.reasons import DUPLICATE, REASONS, STEP_REASONS
 from genopass.io import read_tsv
-from genopass.reasons import DUPLICATE, REASONS, STEP_REASONS
 from genopass.tools import require_tool
 
 SOURCE_INFO = "GENOPASS_SOURCE"

@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from genopass.contigs import NON_PRIMARY_NAME, AliasTable, is_primary_name
 from genopass.errors import InputError
+from genopass.inputs.contigs import NON_PRIMARY_NAME, AliasTable, is_primary_name
+from genopass.inputs.reference import ensure_fai, read_fai, reference_contigs
 from genopass.io import atomic_output, check_bgzf_complete
-from genopass.reference import ensure_fai, read_fai, reference_contigs
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def alignment_build(
         ):
             return "GRCh37"
         return target_name
-    from genopass.build import header_builds
+    from genopass.inputs.build import header_builds
 
     votes = header_builds(dict(lengths), aliases or AliasTable.load())
     return "GRCh37" if votes["GRCh37"] > votes["GRCh38"] else target_name

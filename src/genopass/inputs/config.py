@@ -1,7 +1,8 @@
 """The workflow configuration: load it, validate it against its JSON schema, fill defaults.
 
-The schemas live in ``workflow/schemas/`` so that the Snakefile (through
-``snakemake.utils.validate``) and the package read the very same files. The schema is the only
+The schemas are package data (``genopass/resources/schemas/``; ``workflow/schemas`` links there) so
+that the Snakefile (through ``snakemake.utils.validate``) and the package, however installed, read
+the very same files. The schema is the only
 source of defaults: a user's config is never merged with the demo's (config/config.yaml).
 Keys of features that do not exist yet are refused unless they say "off", naming the key.
 """
@@ -19,20 +20,15 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 
 from genopass.errors import InputError, UsageError
-from genopass.paths import WORKFLOW_DIR
-
-SCHEMA_DIR = WORKFLOW_DIR / "schemas"
+from genopass.paths import SCHEMA_DIR
 
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """The schema ``workflow/schemas/<name>.schema.yaml`` (cached; do not mutate it)."""
+    """The schema ``<name>.schema.yaml`` of the package (cached; do not mutate it)."""
     path = SCHEMA_DIR / f"{name}.schema.yaml"
     if not path.is_file():
-        raise UsageError(
-            f"genopass schema {path} is missing: install genopass from its source tree "
-            f"('pip install -e .'), which holds workflow/schemas/"
-        )
+        raise UsageError(f"genopass schema {path} is missing: reinstall genopass")
     with open(path, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 

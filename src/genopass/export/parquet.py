@@ -38,9 +38,9 @@ import pyarrow.parquet as pq
 
 from genopass import __version__
 from genopass.errors import InputError, UsageError
-from genopass.export_vcf import check_info_keep
+from genopass.export.vcf import check_info_keep
+from genopass.inputs.reference import contig_md5s
 from genopass.io import atomic_directory, check_bgzf_complete
-from genopass.reference import contig_md5s
 from genopass.tools import run_tool
 
 log = logging.getLogger(__name__)

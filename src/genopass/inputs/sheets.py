@@ -21,8 +21,8 @@ from typing import Any
 import jsonschema
 import pandas as pd
 
-from genopass.config import load_schema, validator
 from genopass.errors import InputError
+from genopass.inputs.config import load_schema, validator
 from genopass.io import check_bgzf_complete
 
 INPUT_COLUMNS = ("fq1", "bam", "cram", "vcf")
@@ -139,7 +139,7 @@ def alignment_builds(
     FASTA ``grch37_fasta`` (the config's liftover) and lifted over by harmonisation; without that
     FASTA it is an error naming the row.
     """
-    from genopass.alignments import alignment_build
+    from genopass.inputs.alignments import alignment_build
 
     path = units.attrs.get("path", "units.tsv")
     builds: dict[str, str] = {}
@@ -421,7 +421,7 @@ def _check_one_kind_per_sample(units: pd.DataFrame, path: Path | str) -> None:
 
 def _check_fastqs(units: pd.DataFrame, path: Path | str) -> None:
     """Cheap checks of FASTQ files; the rule check_fastq reads them whole before alignment."""
-    from genopass.reads import check_fastq_quick
+    from genopass.inputs.fastq import check_fastq_quick
 
     for row, unit in zip(units.index, units.to_dict("records"), strict=True):
         if _input_kind(unit) != "fastq":

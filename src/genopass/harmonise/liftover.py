@@ -14,7 +14,7 @@ Per record (Python, streamed; only inputs on another build pay for it):
    a new anchor base, the target base before the span, since the old anchor now trails;
 4. REF is checked against the target FASTA. If it differs and an ALT matches there instead, the
    reference allele changed between builds (or the centre swapped them): the alleles are swapped
-   and GT/AD/PL/AF recoded (:mod:`genopass.alleles`). A swap needs evidence: the source REF must
+   and GT/AD/PL/AF recoded (:mod:`alleles`). A swap needs evidence: the source REF must
    match the source FASTA, or else the SNV must not be strand-ambiguous (A/T, C/G). Anything else
    is ``ref_mismatch``.
 
@@ -37,8 +37,9 @@ from typing import IO
 
 import pysam
 
-from genopass.accounting import SOURCE_DEFINITION, SOURCE_INFO
-from genopass.alleles import (
+from genopass.errors import InputError
+from genopass.harmonise.accounting import SOURCE_DEFINITION, SOURCE_INFO
+from genopass.harmonise.alleles import (
     FieldNumbers,
     invalid_allele,
     is_strand_ambiguous,
@@ -48,18 +49,8 @@ from genopass.alleles import (
     swap_allele_index,
     swap_order,
 )
-from genopass.build import fasta_contig_names
-from genopass.chain import Block, ChainMap
-from genopass.contigs import (
-    CONTIG_NOT_IN_REFERENCE,
-    NON_PRIMARY_CONTIG,
-    AliasTable,
-    ContigDecision,
-    is_primary_name,
-    plan_contigs,
-)
-from genopass.errors import InputError
-from genopass.reasons import (
+from genopass.harmonise.chain import Block, ChainMap
+from genopass.harmonise.reasons import (
     INVALID_ALLELE,
     LIFTOVER_AMBIGUOUS,
     LIFTOVER_UNMAPPED,
@@ -67,7 +58,16 @@ from genopass.reasons import (
     UNKNOWN_CONTIG,
     UNSUPPORTED_ALLELE,
 )
-from genopass.reference import ensure_fai, read_fai
+from genopass.inputs.build import fasta_contig_names
+from genopass.inputs.contigs import (
+    CONTIG_NOT_IN_REFERENCE,
+    NON_PRIMARY_CONTIG,
+    AliasTable,
+    ContigDecision,
+    is_primary_name,
+    plan_contigs,
+)
+from genopass.inputs.reference import ensure_fai, read_fai
 from genopass.tools import first_error, require_tool, run_tool
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from genopass.contigs import is_primary_name
 from genopass.errors import InputError
+from genopass.inputs.contigs import is_primary_name
 from genopass.io import atomic_output
 
 AUTOSOME = re.compile(r"^chr([1-9]|1[0-9]|2[0-2])$")

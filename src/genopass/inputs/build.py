@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pysam
 
-from genopass.contigs import AliasTable
 from genopass.errors import InputError
-from genopass.reference import read_fai
+from genopass.inputs.contigs import AliasTable
+from genopass.inputs.reference import read_fai
 
 log = logging.getLogger(__name__)
 

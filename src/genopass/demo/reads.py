@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pysam
 
-from genopass.demo import (
+from genopass.demo.cohort import (
     CONTIG_LENGTHS,
     TRUTH_DIR,
     Cohort,

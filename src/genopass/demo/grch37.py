@@ -32,8 +32,7 @@ from pathlib import Path
 
 import pysam
 
-from genopass.alleles import revcomp
-from genopass.demo import (
+from genopass.demo.cohort import (
     BASES,
     TRUTH_COLUMNS,
     TRUTH_DIR,
@@ -49,6 +48,7 @@ from genopass.demo import (
     truth_rows,
     write_tsv,
 )
+from genopass.harmonise.alleles import revcomp
 
 CENTRE = "CTR-E"
 COUNTRY = "NL"

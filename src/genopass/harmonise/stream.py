@@ -13,10 +13,10 @@ The standard header (definitions kept, contigs of the target, pseudonyms, no pat
 bgzipped on its own and put in front of the compressed records, so nothing is compressed twice.
 
 Every record keeps its source number through the work files, so the accounting is measured from
-the files at the end (:func:`genopass.accounting.measure`), never derived from counters. Records
+the files at the end (:func:`accounting.measure`), never derived from counters. Records
 that bcftools norm excluded for a REF mismatch are found as the source numbers that went in and
 did not come out; they are fetched again through the index. Of those, the records whose ALT
-spells the reference over the whole span of the REF (:func:`genopass.alleles.swap_allele_index`;
+spells the reference over the whole span of the REF (:func:`alleles.swap_allele_index`;
 never a strand-ambiguous A/T or C/G SNV) are swapped (GT/AD/PL/AF recoded), normalised on their
 own and merged into the output; the others are rejected as ``ref_mismatch``, one reject per
 source record however many ALT alleles it had.
@@ -24,9 +24,9 @@ source record however many ALT alleles it had.
 Around the stream, only where an input needs it:
 
 - build: a declared build that is not the target's, or ``auto`` with liftover sources configured,
-  is checked against the REF alleles of sampled records (:mod:`genopass.build`); an input on the
+  is checked against the REF alleles of sampled records (:mod:`inputs.build`); an input on the
   target build is checked for free afterwards, from the share of source records norm excluded;
-- liftover: an input on another build first goes through :mod:`genopass.liftover`, which numbers
+- liftover: an input on another build first goes through :mod:`liftover`, which numbers
   the records itself; its sorted target-named output is the stream's input;
 - gVCF: reference blocks (ALT only ``<NON_REF>``/``<*>``) go to a BED file of called hom-ref
   intervals with their source numbers, and the ``<NON_REF>`` allele of variant records is dropped
@@ -52,8 +52,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pysam
 
-from genopass import reasons
-from genopass.accounting import (
+from genopass.errors import InputError
+from genopass.harmonise import reasons
+from genopass.harmonise.accounting import (
     REJECT_INFO,
     SOURCE_DEFINITION,
     SOURCE_INFO,
@@ -63,20 +64,19 @@ from genopass.accounting import (
     measure,
     output_numbers,
 )
-from genopass.contigs import AliasTable, ContigDecision, is_primary_name, plan_contigs
-from genopass.errors import InputError
-from genopass.header import kept_definitions, scrub_paths, standard_header
+from genopass.harmonise.header import kept_definitions, scrub_paths, standard_header
+from genopass.inputs.contigs import AliasTable, ContigDecision, is_primary_name, plan_contigs
+from genopass.inputs.reference import ensure_fai, read_fai
 from genopass.io import atomic_output, check_bgzf_complete, read_tsv
-from genopass.reference import ensure_fai, read_fai
 from genopass.tools import PipelineError, first_error, require_tool, run_pipeline, run_tool
 
 if TYPE_CHECKING:  # imported where used: inputs on the target build never load them
-    from genopass.build import BuildEvidence
-    from genopass.liftover import LiftoverResult, LiftoverSource
+    from genopass.harmonise.liftover import LiftoverResult, LiftoverSource
+    from genopass.inputs.build import BuildEvidence
 
 log = logging.getLogger(__name__)
 
-AUTO = "auto"  # the build is detected (genopass.build)
+AUTO = "auto"  # the build is detected (genopass.inputs.build)
 # An input on the target build whose REFs mismatch at more than this share of records is checked
 # for being on another build.
 REQUIRED_MATCH = 0.9
@@ -89,7 +89,7 @@ RECORD_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 # Numbers each record, sends records of rejected contigs, with invalid alleles and gVCF blocks
 # to their files, renames contigs (breakend mates too) and passes the rest on. Writes per record
 # "source number, contig, POS, ALT alleles entering norm" to `sites`. The allele rule is the one
-# of genopass.alleles.is_valid_alt (a test checks that they agree).
+# of genopass.harmonise.alleles.is_valid_alt (a test checks that they agree).
 TRIAGE_AWK = r"""
 function bad_alleles(ref, alt,   n, i, a, x) {
     if (ref !~ /^[ACGTNacgtn]+$/) return 1
@@ -400,7 +400,7 @@ class HarmoniseJob:
         options, target = self.options, self.options.reference_name
         if options.build == target or (options.build == AUTO and not options.liftover):
             return target
-        from genopass.build import decide_build
+        from genopass.inputs.build import decide_build
 
         if options.build != AUTO and options.build not in self.references:
             raise InputError(
@@ -421,7 +421,7 @@ class HarmoniseJob:
     @cached_property
     def evidence(self) -> BuildEvidence:
         """Header lengths and REF matches of sampled records against every configured FASTA."""
-        from genopass.build import gather_evidence
+        from genopass.inputs.build import gather_evidence
 
         source = self.original
         return gather_evidence(
@@ -435,13 +435,13 @@ class HarmoniseJob:
     def _raise_build_error(self) -> None:
         """Raise the build error the sampled REF matches give, when they contradict the
         declaration (the target's build for ``auto``)."""
-        from genopass.build import decide_build
+        from genopass.inputs.build import decide_build
 
         declared = self.options.reference_name if self.options.build == AUTO else self.options.build
         decide_build(self.evidence, declared, self.vcf)
 
     def lift_over(self) -> None:
-        from genopass.liftover import Lifter, UndeclaredTagError, lift_vcf
+        from genopass.harmonise.liftover import Lifter, UndeclaredTagError, lift_vcf
 
         by_build = {s.build: s for s in self.options.liftover}
         if self.build not in by_build:
@@ -618,7 +618,7 @@ class HarmoniseJob:
 
     def check_ref_match_rate(self, exclusions: Exclusions) -> None:
         """An input on the target build matches its REFs: many mismatches mean another build."""
-        from genopass.build import MIN_SITES
+        from genopass.inputs.build import MIN_SITES
 
         checked = exclusions.entered
         mismatched = len(exclusions.excluded)
@@ -643,7 +643,7 @@ class HarmoniseJob:
         rejects: list[Reject] = []
         if not exclusions.excluded:
             return rejects, []
-        from genopass.alleles import (
+        from genopass.harmonise.alleles import (
             FieldNumbers,
             is_strand_ambiguous,
             permute_alleles,
