@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -60,10 +63,14 @@ ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
 ENV.pop("GENOPASS_PSEUDONYM_KEY", None)
 
 
-def make_demo(workdir: Path) -> Path:
-    """The demo as a user makes it: `genopass demo-data resources/demo` and the shipped config/."""
+DEMO = Path("resources/demo")  # where `genopass demo-data` puts the demo, under a workspace
+
+
+def make_demo(workdir: Path, *args: str) -> Path:
+    """The demo as a user makes it: `genopass demo-data resources/demo ARGS` and the shipped
+    config/. For a demo of its own (another seed); others copy the session's (`demo_workspace`)."""
     subprocess.run(
-        [str(BIN / "genopass"), "demo-data", "resources/demo"],
+        [str(BIN / "genopass"), "demo-data", DEMO.as_posix(), *args],
         cwd=workdir,
         check=True,
         capture_output=True,
@@ -71,6 +78,40 @@ def make_demo(workdir: Path) -> Path:
     )
     shutil.copytree(REPO / "config", workdir / "config", dirs_exist_ok=True)
     return workdir
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo workspace (resources/demo + config/), made once per session. Read it, never
+    write into it: a test that runs the workflow or changes a file works on `copy_demo`'s copy."""
+    return make_demo(tmp_path_factory.mktemp("demo-workspace"))
+
+
+def copy_demo(workspace: Path, workdir: Path) -> Path:
+    """A copy of the demo workspace in ``workdir`` (4 MB: a copy costs some 30 ms), to run and
+    modify as a user's own."""
+    shutil.copytree(workspace, workdir, dirs_exist_ok=True)
+    return workdir
+
+
+@pytest.fixture
+def demo(demo_workspace: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the demo workspace, in its tmp_path."""
+    return copy_demo(demo_workspace, tmp_path)
+
+
+def expected_pseudonyms(workspace: Path) -> dict[str, str]:
+    """sample -> pseudonym of a workspace's samples.tsv under its key file, computed here from
+    DESIGN.md's definition (HMAC-SHA256 of centre TAB sample, "gp" + 16 hex digits), not by
+    genopass."""
+    key = (workspace / DEMO / "pseudonym.key").read_text().strip().encode()
+    with open(workspace / "config" / "samples.tsv") as handle:
+        rows = [line.rstrip("\n").split("\t") for line in handle][1:]
+    found = {}
+    for sample, centre, *_ in rows:
+        digest = hmac.new(key, f"{centre}\t{sample}".encode(), hashlib.sha256).hexdigest()
+        found[sample] = "gp" + digest[:16]
+    return found
 
 
 CONFIG_OPTIONS = ("--configfile", "--configfiles")
@@ -94,3 +135,13 @@ def genopass_run(
         text=True,
         env=env or ENV,
     )
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """The 'Job stats' table of a Snakemake dry run: rule -> number of jobs."""
+    table = dry_run_output.split("Job stats:", 1)[1].split("Reasons:", 1)[0]
+    return {
+        rule: int(count)
+        for rule, count in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.MULTILINE)
+        if rule != "total"
+    }

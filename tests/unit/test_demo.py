@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pysam
 import pytest
+from conftest import DEMO
 
 from genopass.demo.make import generate_demo
 from genopass.errors import UsageError
@@ -43,10 +44,9 @@ NON_PRIMARY = {"KI270731.1", "chr22_KI270731v1_random", "NT_187388.1"}
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    outdir = tmp_path_factory.mktemp("demo") / "out"
-    generate_demo(outdir, seed=SEED)
-    return outdir
+def demo(demo_workspace: Path) -> Path:
+    """The session's demo (`genopass demo-data resources/demo`, default seed), read only."""
+    return demo_workspace / DEMO
 
 
 def bcftools(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -74,21 +74,20 @@ def fasta_seq(demo: Path) -> dict[str, str]:
         return {name: fasta.fetch(name) for name in fasta.references}
 
 
-def test_same_seed_same_bytes_other_seed_other_data(demo: Path, tmp_path: Path) -> None:
-    again = generate_demo(tmp_path / "again", seed=SEED)
-    names = sorted(path.relative_to(tmp_path / "again").as_posix() for path in again)
-    # samples.tsv/units.tsv name the folder they were written to, so compare those without it
+def test_same_seed_same_bytes_other_seed_other_data(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # written to resources/demo as the session's demo was (units.tsv names the folder)
+    monkeypatch.chdir(tmp_path)
+    again = generate_demo(DEMO, seed=SEED)
+    names = sorted(path.relative_to(DEMO).as_posix() for path in again)
     on_disk = sorted(p.relative_to(demo).as_posix() for p in demo.rglob("*") if p.is_file())
     assert names == on_disk
     # 22 of the VCF centres, 6 of CTR-D (4 FASTQ, truth VCF + index), 9 of CTR-E (GRCh37 FASTA
     # + .fai, chain, 2 VCFs + indexes, 2 truths)
     assert len(names) == 37
     for name in names:
-        first, second = (demo / name).read_bytes(), (tmp_path / "again" / name).read_bytes()
-        if name == "units.tsv":
-            first = first.replace(demo.as_posix().encode(), b"DIR")
-            second = second.replace((tmp_path / "again").as_posix().encode(), b"DIR")
-        assert first == second, name
+        assert (demo / name).read_bytes() == (DEMO / name).read_bytes(), name
     other = tmp_path / "other"
     generate_demo(other, seed=SEED + 1)
     assert (other / "GRCh38.demo.fa").read_bytes() != (demo / "GRCh38.demo.fa").read_bytes()
@@ -314,12 +313,9 @@ def test_centre_c_format_and_phasing(demo: Path) -> None:
     assert phased >= 10
 
 
-def test_sheets_in_config_are_what_demo_data_writes(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    generate_demo(Path("resources/demo"), seed=SEED)
+def test_sheets_in_config_are_what_demo_data_writes(demo: Path) -> None:
     for sheet in ("samples.tsv", "units.tsv"):
-        written = (tmp_path / "resources" / "demo" / sheet).read_bytes()
-        assert written == (REPO / "config" / sheet).read_bytes(), sheet
+        assert (demo / sheet).read_bytes() == (REPO / "config" / sheet).read_bytes(), sheet
     units = (REPO / "config" / "units.tsv").read_text().splitlines()
     assert "resources/demo/ctr_b.cohort.vcf.gz\tLABB_0001\tGRCh38" in units[3]
     samples = [
@@ -340,11 +336,10 @@ def test_sheets_in_config_are_what_demo_data_writes(tmp_path: Path, monkeypatch)
     assert {row[2] for row in samples[1:]} == {"DE", "FR", "IT", "ES", "NL"}
 
 
-def test_sheets_pass_the_sheet_checks(tmp_path: Path, monkeypatch) -> None:
+def test_sheets_pass_the_sheet_checks(demo_workspace: Path, monkeypatch) -> None:
     from genopass.inputs import sheets
 
-    monkeypatch.chdir(tmp_path)
-    generate_demo(Path("resources/demo"), seed=SEED)
+    monkeypatch.chdir(demo_workspace)  # the sheets name resources/demo/...
     loaded = sheets.load_sheets(REPO / "config" / "samples.tsv", REPO / "config" / "units.tsv")
     assert len(loaded.samples) == 10
     # the two FASTQ units of D-001 have no build (reads are aligned to the target): auto

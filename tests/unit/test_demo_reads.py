@@ -9,19 +9,16 @@ from pathlib import Path
 
 import pysam
 import pytest
+from conftest import DEMO
 
 from genopass.demo.cohort import Edit, Site
-from genopass.demo.make import generate_demo
 from genopass.demo.reads import ADAPTER_R1, LANES, READ_LENGTH, fastq_names, haplotypes
-
-SEED = 20261124
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    outdir = tmp_path_factory.mktemp("demo") / "out"
-    generate_demo(outdir, seed=SEED)
-    return outdir
+def demo(demo_workspace: Path) -> Path:
+    """The session's demo (`genopass demo-data`, default seed), read only."""
+    return demo_workspace / DEMO
 
 
 def fastq(path: Path) -> list[tuple[str, str, str]]:

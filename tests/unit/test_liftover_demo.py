@@ -6,20 +6,17 @@ from pathlib import Path
 
 import pysam
 import pytest
+from conftest import DEMO
 
 from genopass.demo.grch37 import CHAIN_NAME, FASTA_NAME, PEOPLE, inverted_spans, vcf_file_name
-from genopass.demo.make import generate_demo
 from genopass.harmonise.liftover import LiftoverSource
 from genopass.harmonise.stream import HarmoniseOptions, harmonise_vcf
 
-SEED = 20261124
-
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    outdir = tmp_path_factory.mktemp("demo37") / "demo"
-    generate_demo(outdir, seed=SEED)
-    return outdir
+def demo(demo_workspace: Path) -> Path:
+    """The session's demo (`genopass demo-data`, default seed), read only."""
+    return demo_workspace / DEMO
 
 
 def harmonise(demo: Path, sample: str, build: str, out: Path):

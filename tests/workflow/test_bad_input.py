@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import genopass_run, make_demo
+from conftest import genopass_run
 
 pytestmark = pytest.mark.workflow
-
-
-@pytest.fixture(scope="module")
-def demo_source(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("demo-source")
-    make_demo(workdir)
-    return workdir
-
-
-@pytest.fixture
-def demo(tmp_path: Path, demo_source: Path) -> Path:
-    shutil.copytree(demo_source, tmp_path, dirs_exist_ok=True)
-    return tmp_path
 
 
 def run(workdir: Path) -> subprocess.CompletedProcess:

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pysam
 import pytest
-from conftest import genopass_run, make_demo
+from conftest import copy_demo, expected_pseudonyms, genopass_run
 
 pytestmark = pytest.mark.workflow
 
@@ -27,18 +27,16 @@ VARIANT_COLUMNS = [
 ]  # fmt: skip
 
 
-def run_demo(workdir: Path) -> Path:
-    make_demo(workdir)
-    # a key file must be private (0600): genopass refuses one that others can read
-    (workdir / "resources" / "demo" / "pseudonym.key").chmod(0o600)
-    proc = genopass_run(workdir)
+def run_demo(workspace: Path, workdir: Path) -> Path:
+    """`make demo` on a copy of the demo workspace in ``workdir``."""
+    proc = genopass_run(copy_demo(workspace, workdir))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return workdir / "results"
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory) -> Path:
-    return run_demo(tmp_path_factory.mktemp("demo1"))
+def results(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_demo(demo_workspace, tmp_path_factory.mktemp("demo1"))
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +46,14 @@ def export(results: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def pseudonyms(results: Path) -> dict[str, str]:
+    """sample -> pseudonym, computed here from the key (not read from genopass's map)."""
+    return expected_pseudonyms(results.parent)
+
+
+def test_private_map_holds_the_keyed_pseudonyms(results: Path, pseudonyms: dict[str, str]):
     table = pd.read_csv(results / "private" / "pseudonyms.tsv", sep="\t", dtype=str)
-    return dict(zip(table["sample"], table["pseudonym"], strict=True))
+    assert dict(zip(table["sample"], table["pseudonym"], strict=True)) == pseudonyms
+    assert len(pseudonyms) == 10  # the demo's people: 7 of CTR-A..C, D-001, E-001, E-002
 
 
 def sample_vcfs(export: Path) -> list[Path]:
@@ -289,6 +293,6 @@ def test_parquet_genotypes_match_the_cohort_vcf(export):
     assert len(genotypes) == carried
 
 
-def test_a_second_run_gives_byte_identical_exports(tmp_path, export):
-    second = run_demo(tmp_path) / "export" / "demo"
+def test_a_second_run_gives_byte_identical_exports(demo_workspace, tmp_path, export):
+    second = run_demo(demo_workspace, tmp_path) / "export" / "demo"
     assert (second / "MANIFEST.tsv").read_bytes() == (export / "MANIFEST.tsv").read_bytes()

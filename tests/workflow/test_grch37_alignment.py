@@ -15,31 +15,23 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import BIN, ENV, genopass_run
+from conftest import DEMO, copy_demo, expected_pseudonyms, genopass_run
 
 from genopass.demo.grch37 import CHAIN_NAME, FASTA_NAME, inverted_spans
 from genopass.demo.reads import LANES, READ_LENGTH, SAMPLE, TRUTH_VCF, fastq_names
-from genopass.paths import REPO_ROOT
 from genopass.reads.calls import Allele, compare, normalised_alleles
 
 pytestmark = pytest.mark.workflow
 
-DEMO = "resources/demo"
 # sample -> units.tsv build of its BAM
 BUILDS = {SAMPLE: "GRCh37", "D-037": "auto"}
 CONTIGS = ("chr21", "chr22")  # of the demo GRCh37 FASTA: one calling job each
 
 
-def make_workspace(workdir: Path) -> None:
-    """The demo data, a GRCh37 BAM of D-001's reads, and sheets naming it for both samples."""
-    subprocess.run(
-        [str(BIN / "genopass"), "demo-data", DEMO],
-        cwd=workdir,
-        check=True,
-        capture_output=True,
-        env=ENV,
-    )
-    shutil.copytree(REPO_ROOT / "config", workdir / "config")
+def make_workspace(workspace: Path, workdir: Path) -> None:
+    """A copy of the demo workspace, a GRCh37 BAM of D-001's reads, and sheets naming it for
+    both samples."""
+    copy_demo(workspace, workdir)
     demo = workdir / DEMO
     bams = workdir / "bams"
     bams.mkdir()
@@ -71,17 +63,23 @@ def run(workdir: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("grch37-bam")
-    make_workspace(workdir)
+def workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The workspace before any run (the BAM is aligned once, for every test of this file)."""
+    workspace = tmp_path_factory.mktemp("grch37-workspace")
+    make_workspace(demo_workspace, workspace)
+    return workspace
+
+
+@pytest.fixture(scope="module")
+def workdir(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = copy_demo(workspace, tmp_path_factory.mktemp("grch37-bam"))
     proc = run(workdir)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return workdir
 
 
 def exported_alleles(workdir: Path, sample: str) -> dict[Allele, int]:
-    table = pd.read_csv(workdir / "results" / "private" / "pseudonyms.tsv", sep="\t", dtype=str)
-    pseudonym = dict(zip(table["sample"], table["pseudonym"], strict=True))[sample]
+    pseudonym = expected_pseudonyms(workdir)[sample]
     vcf = workdir / "results" / "export" / "demo" / "vcf" / f"{pseudonym}.vcf.gz"
     return normalised_alleles(vcf, workdir / DEMO / "GRCh38.demo.fa")
 
@@ -141,8 +139,8 @@ def test_the_calls_were_made_on_grch37_and_lifted_over(workdir: Path) -> None:
     assert logs == [f"{sample}.{contig}.log" for sample in sorted(BUILDS) for contig in CONTIGS]
 
 
-def test_without_a_liftover_a_grch37_bam_is_a_clear_error(tmp_path: Path) -> None:
-    make_workspace(tmp_path)
+def test_without_a_liftover_a_grch37_bam_is_a_clear_error(workspace: Path, tmp_path: Path) -> None:
+    copy_demo(workspace, tmp_path)
     config_path = tmp_path / "config" / "config.yaml"
     config = yaml.safe_load(config_path.read_text())
     del config["liftover"]

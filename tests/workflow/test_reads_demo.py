@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pysam
 import pytest
-from conftest import genopass_run, make_demo
+from conftest import copy_demo, expected_pseudonyms, genopass_run
 
 from genopass.reads.calls import compare_vcfs
 
@@ -32,9 +32,8 @@ TARGETS = [
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("reads-demo")
-    make_demo(workdir)
+def workdir(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = copy_demo(demo_workspace, tmp_path_factory.mktemp("reads-demo"))
     proc = genopass_run(workdir, *TARGETS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return workdir
@@ -101,7 +100,7 @@ def test_the_sample_is_renamed_to_its_pseudonym(workdir: Path) -> None:
     with pysam.VariantFile(str(ours)) as vcf:
         (name,) = list(vcf.header.samples)
         header = str(vcf.header)
-    assert name.startswith("gp") and SAMPLE not in header
+    assert name == expected_pseudonyms(workdir)[SAMPLE] and SAMPLE not in header
     assert "samtools_markdup" not in header and "results/" not in header
 
 
