@@ -27,8 +27,6 @@ piece (one piece per chain block) into the sample's blocks file.
 from __future__ import annotations
 
 import logging
-import subprocess
-import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -68,7 +66,7 @@ from genopass.inputs.contigs import (
     plan_contigs,
 )
 from genopass.inputs.reference import ensure_fai, read_fai
-from genopass.tools import first_error, require_tool, run_tool
+from genopass.tools import PipelineError, PythonStage, run, run_tool
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +78,7 @@ MITOCHONDRIA = frozenset({"chrM", "MT", "chrMT", "M"})
 # A record whose span crosses a chain gap is compared with the target over the whole span; gaps
 # longer than this are differences no allele of a small variant can spell.
 MAX_GAP_SPAN = 1000
+UNDECLARED = "is not defined in the header"  # htslib, reading a record that uses such a tag
 
 
 class UndeclaredTagError(InputError):
@@ -405,7 +404,6 @@ def lift_vcf(
     work: Path,
 ) -> LiftoverResult:
     """Lift ``indexed`` (the input or its indexed copy) into ``work``; stream, bounded memory."""
-    require_tool("bcftools")
     lifter.numbers = FieldNumbers.from_header(header_text.splitlines())
     lifted = work / "lifted.bcf"
     rejects = work / "liftover-rejects.tsv"
@@ -414,45 +412,22 @@ def lift_vcf(
     if samples:
         view += ["-s", ",".join(samples)]
     counts = _Counts()
-    reader = subprocess.Popen(
-        [*view, str(indexed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    sort = ["bcftools", "sort", "-Ob1", "-m", SORT_MEMORY, "-T", str(work / "sort.")]
-    sorter = subprocess.Popen(
-        [*sort, "-o", str(lifted)],
-        stdin=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    errors: dict[str, str] = {}
-    drains = [
-        threading.Thread(target=_drain, args=(proc.stderr, errors, name))
-        for name, proc in (("view", reader), ("sort", sorter))
-    ]
-    for thread in drains:
-        thread.start()
-    assert reader.stdout is not None and sorter.stdin is not None
-    try:
+
+    def lift(records: IO[str], out: IO[str]) -> None:
         with open(rejects, "w") as rejected, open(blocks, "w") as block_bed:
-            _lift_stream(reader.stdout, sorter.stdin, rejected, block_bed, lifter, counts)
-    except BrokenPipeError:
-        pass
-    finally:
-        sorter.stdin.close()
-        reader.stdout.close()
-        reader.wait()
-        sorter.wait()
-        for thread in drains:
-            thread.join()
-    if "is not defined in the header" in errors["view"]:
+            _lift_stream(records, out, rejected, block_bed, lifter, counts)
+
+    sort = ["bcftools", "sort", "-Ob1", "-m", SORT_MEMORY, "-T", str(work / "sort.")]
+    stages = [[*view, indexed], PythonStage(lift, "liftover", text=True), [*sort, "-o", lifted]]
+    try:
+        read = run(stages, about=vcf).stderrs[0]
+    except PipelineError as error:
+        read = error.stderrs[0]
+        if UNDECLARED not in read:
+            raise
+    if UNDECLARED in read:
         # BCF needs every tag declared before the first record; the caller declares them.
-        raise UndeclaredTagError(
-            f"{vcf}: tags used but not declared: {errors['view'][-300:]}", errors["view"]
-        )
-    if reader.returncode != 0:
-        raise InputError(f"{vcf}: reading it for liftover failed: {first_error(errors['view'])}")
-    if sorter.returncode != 0:
-        raise InputError(f"{vcf}: sorting the lifted records failed: {first_error(errors['sort'])}")
+        raise UndeclaredTagError(f"{vcf}: tags used but not declared: {read[-300:]}", read)
     run_tool(["bcftools", "index", "-c", lifted], about=vcf)
     log.info(
         "%s: lifted %d of %d records (%d swapped, %d reference blocks); rejected %s",
@@ -474,10 +449,6 @@ def lift_vcf(
         blocks=blocks if counts.blocks else None,
         block_bases_in=counts.block_bases_in,
     )
-
-
-def _drain(stream: IO[str] | None, errors: dict[str, str], name: str) -> None:
-    errors[name] = stream.read() if stream is not None else ""
 
 
 def _lift_stream(
