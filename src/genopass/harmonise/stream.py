@@ -39,7 +39,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -68,7 +67,7 @@ from genopass.harmonise.header import kept_definitions, scrub_paths, standard_he
 from genopass.inputs.contigs import AliasTable, ContigDecision, is_primary_name, plan_contigs
 from genopass.inputs.reference import ensure_fai, read_fai
 from genopass.io import atomic_output, check_bgzf_complete, read_tsv
-from genopass.tools import PipelineError, first_error, require_tool, run_pipeline, run_tool
+from genopass.tools import PipelineError, first_error, require_tool, run, run_pipeline, run_tool
 
 if TYPE_CHECKING:  # imported where used: inputs on the target build never load them
     from genopass.harmonise.liftover import LiftoverResult, LiftoverSource
@@ -811,14 +810,7 @@ class HarmoniseJob:
         plain = self.work / "blocks.sorted.bed"
         # External sort (bounded memory); contigs in byte order, which tabix accepts.
         sort = ["sort", "-k1,1", "-k2,2n", "-k3,3n", "-k4,4n", "-S", "256M", "-T", str(self.work)]
-        proc = subprocess.run(
-            [*sort, "-o", str(plain), *map(str, parts)],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "LC_ALL": "C"},
-        )
-        if proc.returncode != 0:
-            raise InputError(f"{self.vcf}: sorting reference blocks failed: {proc.stderr[-300:]}")
+        run_tool([*sort, "-o", plain, *parts], about=self.vcf, env={"LC_ALL": "C"})
         pysam.tabix_compress(str(plain), str(path), force=True)
         pysam.tabix_index(str(path), preset="bed", force=True)
 
@@ -942,19 +934,16 @@ def inspect_source(vcf: Path, work: Path) -> SourceInfo:
             f"{vcf}: cannot read the VCF header ({exc}); is it a bgzipped VCF?"
         ) from exc
     indexed = _indexed_path(vcf, work)
-    stats = subprocess.run(
-        ["bcftools", "index", "-s", str(indexed)], capture_output=True, text=True
-    )
-    if stats.returncode != 0 and "count metadata" in stats.stderr and indexed == vcf:
+    try:
+        stats = run_tool(["bcftools", "index", "-s", indexed], about=vcf)
+    except PipelineError as error:
+        if "count metadata" not in error.stderrs[0] or indexed != vcf:
+            raise
         # An index from an old tabix has no record counts: index a link of our own instead.
         indexed = _indexed_path(vcf, work, force=True)
-        stats = subprocess.run(
-            ["bcftools", "index", "-s", str(indexed)], capture_output=True, text=True
-        )
-    if stats.returncode != 0:
-        raise InputError(f"{vcf}: bcftools index failed: {first_error(stats.stderr)}")
+        stats = run_tool(["bcftools", "index", "-s", indexed], about=vcf)
     counts: dict[str, int] = {}
-    for line in stats.stdout.splitlines():
+    for line in stats.splitlines():
         contig, _length, records = line.split("\t")
         counts[contig] = int(records)
         lengths.setdefault(contig, None)  # records on contigs the header never declared
@@ -971,18 +960,22 @@ def _indexed_path(vcf: Path, work: Path, force: bool = False) -> Path:
     link.unlink(missing_ok=True)
     link.symlink_to(vcf.resolve())
     kind = "-c" if vcf.suffix == ".bcf" else "-t"
-    proc = subprocess.run(["bcftools", "index", kind, str(link)], capture_output=True, text=True)
-    damaged = re.search(r"\[E::bgzf_\w+\][^\n]*", proc.stderr)
+    failed = False
+    try:
+        stderr = run([["bcftools", "index", kind, link]], about=vcf).stderrs[0]
+    except PipelineError as error:  # the damage and the bad record are told apart below
+        failed, stderr = True, error.stderrs[0]
+    damaged = re.search(r"\[E::bgzf_\w+\][^\n]*", stderr)
     if damaged:
         raise InputError(
             f"{vcf}: a compressed block is damaged ({damaged.group(0)}); the file was corrupted "
             f"in transfer: ask the centre to send it again"
         )
-    offending = re.search(r'offending line was: "([^"]{0,200})', proc.stderr)
+    offending = re.search(r'offending line was: "([^"]{0,200})', stderr)
     if offending:
         raise InputError(f"{vcf}: malformed record: {offending.group(1)!r}")
-    if proc.returncode != 0:
-        raise InputError(f"{vcf}: cannot index it: {first_error(proc.stderr)}")
+    if failed:
+        raise InputError(f"{vcf}: cannot index it: {first_error(stderr)}")
     return link
 
 
