@@ -1,45 +1,35 @@
-"""The benchmark's data generator (scripts/bench.py) writes valid, sorted VCFs on its reference."""
+"""The benchmark's data generator (genopass.demo.synthetic, used by scripts/bench.py) writes
+valid, sorted VCFs on its reference, the same for the same arguments."""
 
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import re
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
+from genopass.demo.synthetic import SyntheticReference, generate_vcf
 
-
-def load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("genopass_bench", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+CONTIGS = (("chr21", 300_000), ("chr22", 200_000))
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, Path, Path]:
-    bench = load_bench()
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("bench")
-    reference = bench.SyntheticReference((("chr21", 300_000), ("chr22", 200_000)), seed=5)
+    reference = SyntheticReference(CONTIGS, seed=5)
     fasta = reference.write_fasta(tmp / "ref.fa")
-    vcf = bench.generate_vcf(tmp / "five.vcf.gz", reference, 2_000, 5, seed=5)
-    return bench, fasta, vcf
+    vcf = generate_vcf(tmp / "five.vcf.gz", reference, 2_000, 5, seed=5)
+    return fasta, vcf
 
 
 def bcftools(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["bcftools", *args], capture_output=True, text=True, check=False)
 
 
-def test_records_samples_and_order(generated: tuple[ModuleType, Path, Path]) -> None:
-    _, fasta, vcf = generated
+def test_records_samples_and_order(generated: tuple[Path, Path]) -> None:
+    fasta, vcf = generated
     assert Path(f"{vcf}.tbi").exists()
     assert bcftools("query", "-l", str(vcf)).stdout.split() == [f"S000{i}" for i in range(1, 6)]
     assert bcftools("index", "-n", str(vcf)).stdout.strip() == "2000"
@@ -58,8 +48,8 @@ def test_records_samples_and_order(generated: tuple[ModuleType, Path, Path]) -> 
     assert re.search(r"number of indels:\t[1-9]", stats.stdout)
 
 
-def test_ref_matches_fasta_and_some_indels_move(generated: tuple[ModuleType, Path, Path]) -> None:
-    _, fasta, vcf = generated
+def test_ref_matches_fasta_and_some_indels_move(generated: tuple[Path, Path]) -> None:
+    fasta, vcf = generated
     norm = bcftools(
         "norm", "--check-ref", "e", "-f", str(fasta), "-m-any", "-Ou", "-o", "/dev/null", str(vcf)
     )
@@ -72,9 +62,9 @@ def test_ref_matches_fasta_and_some_indels_move(generated: tuple[ModuleType, Pat
     assert split > 0 and realigned > 0
 
 
-def test_deterministic(generated: tuple[ModuleType, Path, Path], tmp_path: Path) -> None:
-    bench, _, vcf = generated
-    reference = bench.SyntheticReference((("chr21", 300_000), ("chr22", 200_000)), seed=5)
-    again = bench.generate_vcf(tmp_path / "again.vcf.gz", reference, 2_000, 5, seed=5)
+def test_deterministic(generated: tuple[Path, Path], tmp_path: Path) -> None:
+    _, vcf = generated
+    reference = SyntheticReference(CONTIGS, seed=5)
+    again = generate_vcf(tmp_path / "again.vcf.gz", reference, 2_000, 5, seed=5)
     with gzip.open(again) as one, gzip.open(vcf) as other:
         assert one.read() == other.read()

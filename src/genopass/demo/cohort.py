@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pysam
+from genopass.demo.writers import column_line
 
 FASTA_NAME = "GRCh38.demo.fa"
 KEY_NAME = "pseudonym.key"
@@ -33,7 +33,6 @@ UNIT_COLUMNS = ("sample", "unit", "fq1", "fq2", "bam", "cram", "vcf", "vcf_sampl
 CONTIG_LENGTHS = {"chr21": 150_000, "chr22": 120_000}
 NON_PRIMARY = "chr22_KI270731v1_random"
 NON_PRIMARY_LENGTH = 150_754  # the real GRCh38 length, as in resources/aliases/GRCh38.tsv
-LINE_WIDTH = 60
 
 BASES = "ACGT"
 BASE_WEIGHTS = (0.295, 0.205, 0.205, 0.295)  # ~41% GC, as in the human genome
@@ -205,14 +204,6 @@ def build_reference(rng: random.Random) -> dict[str, Contig]:
     return {
         name: _build_contig(rng, name, length, element) for name, length in CONTIG_LENGTHS.items()
     }
-
-
-def write_fasta(path: Path, contigs: Iterable[Contig]) -> None:
-    with open(path, "w") as handle:
-        for contig in contigs:
-            handle.write(f">{contig.name}\n")
-            for start in range(0, len(contig.seq), LINE_WIDTH):
-                handle.write(contig.seq[start : start + LINE_WIDTH] + "\n")
 
 
 # --- variants -----------------------------------------------------------------------------------
@@ -680,20 +671,12 @@ def vcf_header(centre: Centre, columns: Sequence[str], file_name: str) -> list[s
             *_contig_lines(centre),
             "##reference=/mnt/ctr-c/genomes/GCF_000001405.40/GCF_000001405.40_GRCh38.p14.fna",
         ]
-    head = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *columns]
-    return [*lines, "\t".join(head)]
+    return [*lines, column_line(columns)]
 
 
 def _sort_key(record: Record) -> tuple[int, int]:
     order = [*CONTIG_LENGTHS, NON_PRIMARY]
     return order.index(record.chrom), record.pos
-
-
-def write_vcf(path: Path, header: Sequence[str], lines: Sequence[str]) -> None:
-    """Write bgzipped VCF and its .tbi (htslib: no timestamps, so byte-deterministic)."""
-    plain = path.with_suffix("")  # x.vcf.gz -> x.vcf
-    plain.write_text("\n".join([*header, *lines]) + "\n")
-    pysam.tabix_index(str(plain), preset="vcf", force=True)  # writes x.vcf.gz(+.tbi), drops x.vcf
 
 
 def truth_rows(cohort: Cohort, records: Iterable[Record], column: int) -> list[TruthRow]:

@@ -30,8 +30,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pysam
-
 from genopass.demo.cohort import (
     BASES,
     TRUTH_COLUMNS,
@@ -48,6 +46,7 @@ from genopass.demo.cohort import (
     truth_rows,
     write_tsv,
 )
+from genopass.demo.writers import column_line, write_fasta, write_vcf
 from genopass.harmonise.alleles import revcomp
 
 CENTRE = "CTR-E"
@@ -56,7 +55,6 @@ SLUG = "ctr_e"
 FASTA_NAME = "GRCh37.demo.fa"
 CHAIN_NAME = "GRCh37ToGRCh38.demo.over.chain.gz"
 VCF_NAMES = {"chr21": "21", "chr22": "22"}  # b37 naming
-LINE_WIDTH = 60
 
 
 @dataclass(frozen=True)
@@ -349,8 +347,7 @@ def vcf_header(sample: str, contigs: dict[str, Contig37]) -> list[str]:
         *(f"##contig=<ID={VCF_NAMES[n]},length={len(c.seq)}>" for n, c in contigs.items()),
         "##reference=file:///srv/ctr-e/ref/human_g1k_v37.fasta",
     ]
-    columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", sample]
-    return [*lines, "\t".join(columns)]
+    return [*lines, column_line([sample])]
 
 
 def _line(record: Record) -> str:
@@ -394,12 +391,7 @@ def write_grch37_demo(outdir: Path, cohort: Cohort, seed: int) -> list[Path]:
     written: list[Path] = []
 
     fasta = outdir / FASTA_NAME
-    with open(fasta, "w") as handle:
-        for name, contig in contigs.items():
-            handle.write(f">{name}\n")
-            for start in range(0, len(contig.seq), LINE_WIDTH):
-                handle.write(contig.seq[start : start + LINE_WIDTH] + "\n")
-    pysam.faidx(str(fasta))
+    write_fasta(fasta, ((name, contig.seq) for name, contig in contigs.items()))
     written += [fasta, Path(f"{fasta}.fai")]
 
     chain = outdir / CHAIN_NAME
@@ -418,7 +410,7 @@ def write_grch37_demo(outdir: Path, cohort: Cohort, seed: int) -> list[Path]:
             on37 += bad_records(rng, contigs)
         on37.sort(key=lambda r: (order.index(r.chrom), r.pos))
         path = outdir / vcf_file_name(person.sample)
-        _write_vcf(path, vcf_header(person.sample, contigs), [_line(r) for r in on37])
+        write_vcf(path, vcf_header(person.sample, contigs), [_line(r) for r in on37])
         written += [path, Path(f"{path}.tbi")]
         rows = truth_rows(cohort, on38, 0) + hom_ref
         rows.sort(key=lambda row: (order.index(row[0]), row[1], row[2], row[3]))
@@ -426,12 +418,6 @@ def write_grch37_demo(outdir: Path, cohort: Cohort, seed: int) -> list[Path]:
         write_tsv(truth, TRUTH_COLUMNS, rows)
         written.append(truth)
     return written
-
-
-def _write_vcf(path: Path, header: list[str], lines: list[str]) -> None:
-    plain = path.with_suffix("")
-    plain.write_text("\n".join([*header, *lines]) + "\n")
-    pysam.tabix_index(str(plain), preset="vcf", force=True)
 
 
 def _draw(rng: random.Random, site: Site) -> tuple[int, int]:

@@ -9,8 +9,6 @@ import random
 import tempfile
 from pathlib import Path
 
-import pysam
-
 from genopass.demo import grch37, reads
 from genopass.demo.cohort import (
     CENTRE_BY_NAME,
@@ -30,10 +28,9 @@ from genopass.demo.cohort import (
     truth_rows,
     vcf_file_name,
     vcf_header,
-    write_fasta,
     write_tsv,
-    write_vcf,
 )
+from genopass.demo.writers import write_fasta, write_vcf
 from genopass.errors import UsageError
 
 
@@ -78,8 +75,7 @@ def generate_demo(outdir: Path, seed: int) -> list[Path]:
         written: list[Path] = []
 
         fasta = tmp / FASTA_NAME
-        write_fasta(fasta, cohort.contigs.values())
-        pysam.faidx(str(fasta))
+        write_fasta(fasta, ((contig.name, contig.seq) for contig in cohort.contigs.values()))
         written += [fasta, tmp / f"{FASTA_NAME}.fai"]
 
         (tmp / KEY_NAME).write_text(demo_key(seed) + "\n")

@@ -37,8 +37,8 @@ from genopass.demo.cohort import (
     Site,
     Style,
     render,
-    write_vcf,
 )
+from genopass.demo.writers import column_line, write_vcf
 
 SAMPLE = "D-001"
 CENTRE = "CTR-D"
@@ -162,9 +162,7 @@ def truth_header() -> list[str]:
         '##FILTER=<ID=PASS,Description="All filters passed">',
         *contigs,
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-        "\t".join(
-            ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", SAMPLE]
-        ),
+        column_line([SAMPLE]),
     ]
 
 
