@@ -18,7 +18,6 @@ Nothing is derived by subtraction: the counts in the table are those of the file
 from __future__ import annotations
 
 import csv
-import subprocess
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import numpy as np
 from genopass.errors import GenopassError
 from genopass.harmonise.reasons import DUPLICATE, REASONS, STEP_REASONS
 from genopass.io import read_tsv
-from genopass.tools import require_tool
+from genopass.tools import PipelineError, run_tool
 
 SOURCE_INFO = "GENOPASS_SOURCE"
 SOURCE_DEFINITION = (
@@ -269,14 +268,12 @@ def _shown(items: list) -> str:
 
 def _query(vcf: Path, fmt: str, out: Path) -> None:
     """``bcftools query`` into ``out`` (a work file can hold millions of records)."""
-    require_tool("bcftools")
-    with open(out, "wb") as sink:
-        proc = subprocess.run(
-            ["bcftools", "query", "-f", fmt, str(vcf)], stdout=sink, stderr=subprocess.PIPE
-        )
-    error = proc.stderr.decode(errors="replace")
-    if proc.returncode != 0 or "[E::" in error:
-        raise AccountingError(f"{vcf}: cannot read it back to count its records: {error[-300:]}")
+    try:
+        run_tool(["bcftools", "query", "-f", fmt, vcf], about=vcf, stdout=out)
+    except PipelineError as error:
+        raise AccountingError(
+            f"{vcf}: cannot read it back to count its records: {error.stderrs[0][-300:]}"
+        ) from None
 
 
 def output_numbers(vcf: Path, work: Path) -> np.ndarray:

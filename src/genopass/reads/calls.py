@@ -17,14 +17,13 @@ SNVs and indels (REF and ALT of different length); other alleles (MNVs) count as
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from genopass.errors import InputError
-from genopass.tools import first_error, require_tool, run_pipeline
+from genopass.tools import run_pipeline, run_tool
 
 Allele = tuple[str, int, str, str]
 KINDS = ("snv", "indel", "other")
@@ -71,7 +70,6 @@ def normalised_alleles(
     region: str | None = None,
 ) -> dict[Allele, int]:
     """{allele: ALT copies} of one sample (the first when not named) after ``bcftools norm``."""
-    require_tool("bcftools")
     view = ["bcftools", "view", "-Ou"]
     if sample is not None:
         view += ["-s", sample]
@@ -128,10 +126,7 @@ def compare_vcfs(
 
 
 def _first_sample(vcf: Path | str) -> str:
-    proc = subprocess.run(["bcftools", "query", "-l", str(vcf)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise InputError(f"{vcf}: cannot read the VCF: {first_error(proc.stderr)}")
-    names = proc.stdout.split()
+    names = run_tool(["bcftools", "query", "-l", vcf], about=vcf).split()
     if not names:
         raise InputError(f"{vcf}: has no sample column; give a VCF with genotypes")
     return names[0]
