@@ -14,15 +14,11 @@ Layout (DESIGN.md, "Export")::
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import itertools
 import json
 import logging
 import shutil
-import signal
-import subprocess
 import tempfile
-import threading
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -41,7 +37,15 @@ from genopass.errors import InputError, UsageError
 from genopass.export.vcf import check_info_keep
 from genopass.inputs.reference import contig_md5s
 from genopass.io import atomic_directory, check_bgzf_complete
-from genopass.tools import run_tool
+from genopass.tools import (
+    Cancel,
+    Cancelled,
+    PipelineError,
+    PythonStage,
+    command_name,
+    run,
+    run_tool,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,6 @@ BCFTOOLS = "bcftools"
 # few in flight per job; 1 MiB costs no more CPU than larger blocks and keeps memory low
 # (measured on 1M records: 4 and 16 MiB used 25-50% more peak memory for the same time).
 BLOCK_SIZE = 1 << 20
-PIPE_SIZE = 1 << 20
 # Row groups: up to 1M rows, but the batches of an unwritten row group are held in memory, so
 # their Arrow bytes are capped too (~290k genotype rows, ~100k rows of a wide variants table).
 # 32 and 48 MiB raised peak memory by 40-90 MB at 2 threads and ~90 MB at 8. Fixed, not derived
@@ -527,40 +530,6 @@ def plan_queries(
     return [(variants, ("variants",)), (genotypes, ("genotypes",))]
 
 
-class _Cancelled(Exception):
-    """Another job failed; this one stopped early."""
-
-
-class _Runtime:
-    """Shared by all jobs of one export: the stop flag and the processes to stop with it."""
-
-    def __init__(self) -> None:
-        self.stop = threading.Event()
-        self._lock = threading.Lock()
-        self._procs: set[subprocess.Popen[bytes]] = set()
-
-    def register(self, proc: subprocess.Popen[bytes]) -> None:
-        with self._lock:
-            self._procs.add(proc)
-            if self.stop.is_set():
-                proc.terminate()
-
-    def unregister(self, proc: subprocess.Popen[bytes]) -> None:
-        with self._lock:
-            self._procs.discard(proc)
-
-    def cancel(self) -> None:
-        with self._lock:
-            self.stop.set()
-            for proc in self._procs:
-                if proc.poll() is None:
-                    proc.terminate()
-
-
-# A running pipeline stage and the temp file that collects its stderr.
-_Stage = tuple[subprocess.Popen[bytes], IO[bytes]]
-
-
 class _PartWriter:
     """ParquetWriter that gathers batches into row groups of ~ROW_GROUP_ROWS rows.
 
@@ -627,103 +596,14 @@ class _PartWriter:
             self._writer.close()
 
 
-def _start(commands: list[list[str]], runtime: _Runtime) -> list[_Stage]:
-    """Start a pipeline; stderr of each stage goes to a temp file (no pipe to fill up)."""
-    started: list[_Stage] = []
-    stdin: IO[bytes] | int = subprocess.DEVNULL
-    for command in commands:
-        err = tempfile.TemporaryFile()
-        try:
-            proc = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, stderr=err)
-        except FileNotFoundError as exc:
-            err.close()
-            _stop_all(started, runtime)
-            raise UsageError(f"{command[0]} not found on PATH: install bcftools >= 1.16") from exc
-        if started:
-            started[-1][0].stdout.close()  # type: ignore[union-attr]  # only the reader holds it
-        _widen_pipe(proc.stdout)
-        runtime.register(proc)
-        started.append((proc, err))
-        stdin = proc.stdout  # type: ignore[assignment]
-    return started
-
-
-def _widen_pipe(pipe: IO[bytes] | None) -> None:
-    """Grow a pipe from 64 KiB to PIPE_SIZE: fewer context switches between bcftools and us."""
-    if pipe is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
-        with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default
-            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-
-
-def _stop_all(started: list[_Stage], runtime: _Runtime) -> None:
-    for proc, err in started:
-        if proc.stdout:
-            proc.stdout.close()
-        proc.wait()
-        runtime.unregister(proc)
-        err.close()
-
-
-@dataclass(frozen=True)
-class _Stderr:
-    """What a stage printed on stderr: first line, first error, first warning and count."""
-
-    first: str | None = None
-    htslib_error: str | None = None  # "[E::...]": a failure even when the exit code is 0
-    error: str | None = None
-    warning: str | None = None
-    warnings: int = 0
-
-
-def _scan_stderr(err: IO[bytes]) -> _Stderr:
-    # Streamed line by line: a stage can print a warning per record.
-    first = htslib_error = error = warning = None
-    warnings = 0
-    err.seek(0)
-    for raw in err:
-        line = raw.decode(errors="replace").strip()
-        if not line:
-            continue
-        first = first or line
-        if line.startswith("[E::"):
-            htslib_error = htslib_error or line
-        if _is_error(line):
-            error = error or line
-        elif line.startswith("[W::"):
-            warning = warning or line
-            warnings += 1
-    return _Stderr(first, htslib_error, error, warning, warnings)
-
-
-def _is_error(line: str) -> bool:
-    return line.startswith("[E::") or line.startswith("Error") or "error:" in line.lower()
-
-
-def _step_name(args: object) -> str:
-    """'bcftools query' from a command line that may start with stdbuf."""
-    words = [str(a) for a in args] if isinstance(args, list | tuple) else [str(args)]
-    start = words.index(BCFTOOLS) if BCFTOOLS in words else 0
-    return " ".join(words[start : start + 2])
-
-
-def _check_pipeline(started: list[_Stage], label: str, closed_early: bool) -> None:
-    """Raise InputError for the first failed stage (SIGPIPE/TERM after an early stop are ours).
-
-    bcftools 1.16 ``query`` exits 0 after htslib read errors (a corrupt BGZF block mid-file),
-    having printed only the records before it: an ``[E::`` line on stderr is a failure too.
-    """
-    ours = {-signal.SIGPIPE, -signal.SIGTERM} if closed_early else set()
-    for proc, err in started:
-        rc = proc.returncode
-        printed = _scan_stderr(err)
-        step = _step_name(proc.args)
-        if rc != 0 and rc not in ours:
-            first = printed.error or printed.first or "no message"
-            raise InputError(f"{label}: {step} failed (exit {rc}): {first}")
-        if printed.htslib_error and rc not in ours:
-            raise InputError(f"{label}: {step} reported an error: {printed.htslib_error}")
-        if printed.warning:
-            log.warning("%s: %s: %s (%d warnings)", label, step, printed.warning, printed.warnings)
+def _log_warnings(label: str, commands: Sequence[Sequence[str]], stderrs: Sequence[str]) -> None:
+    """The first htslib warning of each command and how many there were (one per record is
+    possible: the log gets one line)."""
+    for command, err in zip(commands, stderrs, strict=False):
+        warnings = [line.strip() for line in err.splitlines() if line.startswith("[W::")]
+        if warnings:
+            name = command_name(command)
+            log.warning("%s: %s: %s (%d warnings)", label, name, warnings[0], len(warnings))
 
 
 def _read_options(columns: Sequence[Column]) -> dict[str, object]:
@@ -745,13 +625,13 @@ def _read_options(columns: Sequence[Column]) -> dict[str, object]:
 
 
 def _run_job(
-    job: _Job, source: Source, runtime: _Runtime, metadata: Callable[[], dict[str, str]]
+    job: _Job, source: Source, cancel: Cancel, metadata: Callable[[], dict[str, str]]
 ) -> list[int]:
     """Stream one contig through its query into its Parquet file(s); return rows per file."""
     writers = [_PartWriter(path, schema, metadata) for path, schema in job.outputs]
     try:
         if job.query is not None:
-            _stream(job.contig, job.regions, job.query, source, runtime, writers)
+            _stream(job.contig, job.regions, job.query, source, cancel, writers)
         for writer in writers:
             writer.close()
     except BaseException:
@@ -768,55 +648,44 @@ def _stream(
     regions: Path,
     query: _Query,
     source: Source,
-    runtime: _Runtime,
+    cancel: Cancel,
     writers: list[_PartWriter],
 ) -> None:
-    started = _start(source.pipeline(regions, [*query.args, "-f", query.fmt]), runtime)
-    stdout = started[-1][0].stdout
-    assert stdout is not None
-    failure: Exception | None = None
+    def convert(text: IO[bytes]) -> None:
+        if not text.peek(1):  # type: ignore[attr-defined]  # pyarrow rejects empty input
+            return
+        reader = pacsv.open_csv(text, **_read_options(query.columns))  # type: ignore[arg-type]
+        for batch in reader:
+            for writer, out in zip(writers, query.transform(batch, contig), strict=True):
+                writer.write(out)
+
+    commands = source.pipeline(regions, [*query.args, "-f", query.fmt])
+    stage = PythonStage(convert, f"converting the {query.name}")
+    # A bcftools error explains any conversion failure that followed it: the runner reports
+    # the earliest failing stage, bcftools before the conversion.
     try:
-        try:
-            if stdout.peek(1):  # type: ignore[attr-defined]  # pyarrow rejects empty input
-                reader = pacsv.open_csv(stdout, **_read_options(query.columns))  # type: ignore[arg-type]
-                for batch in reader:
-                    if runtime.stop.is_set():
-                        break
-                    for writer, out in zip(writers, query.transform(batch, contig), strict=True):
-                        writer.write(out)
-        except (_Multiallelic, pa.ArrowException) as exc:
-            failure = exc
-        finally:
-            stdout.close()  # a bcftools still writing gets SIGPIPE and ends
-            for proc, _err in started:
-                proc.wait()
-                runtime.unregister(proc)
-        if runtime.stop.is_set():
-            raise _Cancelled  # another job failed first; its error is the one to report
-        # A bcftools error explains any conversion failure that followed it: check it first.
-        _check_pipeline(started, source.label, closed_early=failure is not None)
-    finally:
-        for _proc, err in started:
-            err.close()
-    if isinstance(failure, _Multiallelic):
-        raise _multiallelic_error(source, failure.chrom, failure.pos, failure.alt)
-    if failure is not None:
+        finished = run([*commands, stage], about=source.label, cancel=cancel)
+    except _Multiallelic as exc:
+        raise _multiallelic_error(source, exc.chrom, exc.pos, exc.alt) from None
+    except pa.ArrowException as exc:
         found = _find_multiallelic(source, regions)
         if found:
-            raise _multiallelic_error(source, *found)
+            raise _multiallelic_error(source, *found) from None
         raise InputError(
-            f"{source.label}: cannot convert the {query.name} of contig {contig}: {failure}"
-        )
+            f"{source.label}: cannot convert the {query.name} of contig {contig}: {exc}"
+        ) from None
+    _log_warnings(source.label, commands, finished.stderrs)
 
 
 def _find_multiallelic(source: Source, regions: Path) -> tuple[str, int, str] | None:
     """First record with several ALT alleles in a region (error path only)."""
     for path in source.paths:
         command = [BCFTOOLS, "view", "-H", "-i", "N_ALT>1", "-R", str(regions), str(path)]
-        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
-            assert proc.stdout is not None
-            line = proc.stdout.readline().decode(errors="replace")
-            proc.terminate()
+        first = PythonStage(lambda text: text.readline().decode(errors="replace"), "first")
+        try:  # the first record is enough: the runner stops bcftools then
+            line = run([command, first], about=path).value
+        except PipelineError:
+            continue  # this search only names a record; the caller reports the failure
         if line:
             chrom, pos, _id, _ref, alt = line.split("\t", 5)[:5]
             return chrom, int(pos), alt
@@ -889,7 +758,7 @@ def vcf_to_parquet(vcfs: Sequence[Path], options: ParquetOptions) -> str:
         "variants": variants_schema(header, options.info_keep),
         "genotypes": GENOTYPES_SCHEMA,
     }
-    runtime = _Runtime()
+    cancel = Cancel()
     out = Path(options.out)
     # Digesting a whole genome takes seconds: run it beside the jobs, which need it only when
     # they open their files.
@@ -930,7 +799,7 @@ def vcf_to_parquet(vcfs: Sequence[Path], options: ParquetOptions) -> str:
                 for query, tables in plan
             ]
             with _memory_pool():
-                rows = _run_jobs(jobs, source, runtime, metadata, workers)
+                rows = _run_jobs(jobs, source, cancel, metadata, workers)
             metadata()  # a FASTA error surfaces even when no file was opened
     totals = {"variants": 0, "genotypes": 0}
     for (_query, tables), counts in zip(plan * len(contigs), rows, strict=True):
@@ -967,28 +836,28 @@ def _memory_pool() -> Iterator[None]:
 def _run_jobs(
     jobs: Sequence[_Job],
     source: Source,
-    runtime: _Runtime,
+    cancel: Cancel,
     metadata: Callable[[], dict[str, str]],
     workers: int,
 ) -> list[list[int]]:
     """Run jobs on ``workers`` threads; on the first failure stop the others and raise it."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_run_job, job, source, runtime, metadata) for job in jobs]
+        futures = [pool.submit(_run_job, job, source, cancel, metadata) for job in jobs]
         try:
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         except BaseException:  # Ctrl-C: stop bcftools instead of waiting for every job
-            runtime.cancel()
+            cancel.set()
             for future in futures:
                 future.cancel()
             raise
         failed = [f for f in futures if f in done and f.exception() is not None]
         if failed:
-            runtime.cancel()
+            cancel.set()
             for future in pending:
                 future.cancel()
             wait(pending)
             # Report a real error in job order, not a cancellation it caused.
             errors = [f.exception() for f in futures if f.done() and not f.cancelled()]
-            real = [e for e in errors if e is not None and not isinstance(e, _Cancelled)]
+            real = [e for e in errors if e is not None and not isinstance(e, Cancelled)]
             raise real[0] if real else failed[0].exception()  # type: ignore[misc]
         return [f.result() for f in futures]
