@@ -381,6 +381,187 @@ def compare_calls(
             click.echo(str(item))
 
 
+autosomes_option = click.option(
+    "--autosomes",
+    type=existing_file,
+    required=True,
+    help="BED of the autosomes outside gaps ('genopass autosomes').",
+)
+
+
+@main.command("qc-cohort")
+@click.argument("vcfs", nargs=-1, required=True, type=existing_file)
+@autosomes_option
+@click.option("--out", "out", type=out_path, required=True, help="Cohort .vcf.gz (+ .tbi).")
+@click.option(
+    "--missing",
+    type=click.Choice(["reference", "missing"]),
+    default="reference",
+    show_default=True,
+    help="What a site absent from a sample's VCF means (export.missing_genotypes).",
+)
+@threads_option
+@reports_errors
+def qc_cohort(
+    vcfs: tuple[Path, ...], autosomes: Path, out: Path, missing: str, threads: int
+) -> None:
+    """Merge the samples' harmonised VCFs into one matrix of PASS biallelic autosomal SNVs with
+    AC/AN/AF (for kinship and the cohort's allele frequencies)."""
+    from genopass.qc.kinship import write_cohort
+
+    records = write_cohort(
+        list(vcfs), autosomes, out, missing_as_ref=missing == "reference", threads=threads
+    )
+    click.echo(f"wrote {out} ({len(vcfs)} samples, {records} SNVs)")
+
+
+@main.command("qc-metrics")
+@click.option("--vcf", type=existing_file, required=True, help="The sample's harmonised VCF.")
+@autosomes_option
+@click.option("--pseudonym", required=True, help="The sample's pseudonym (biosample.id).")
+@click.option("--accounting", type=existing_file, help="Its harmonisation accounting table.")
+@click.option("--wgs-metrics", type=existing_file, help="Picard CollectWgsMetrics output.")
+@click.option(
+    "--quality-yield", type=existing_file, help="Picard CollectQualityYieldMetrics output."
+)
+@click.option("--samtools-stats", type=existing_file, help="samtools stats report.")
+@click.option("--fastp", multiple=True, type=existing_file, help="fastp JSON (repeatable).")
+@click.option("--mosdepth-summary", type=existing_file, help="mosdepth summary (X/Y depth).")
+@click.option(
+    "--cohort",
+    type=existing_file,
+    help="qc-cohort VCF: the cohort's frequencies (the sample left out) for contamination.",
+)
+@click.option("--panel", type=existing_file, help="Population panel VCF with INFO/AF instead.")
+@click.option("--out", "out", type=out_path, required=True, help="Per-sample QC JSON.")
+@reports_errors
+def qc_metrics(
+    vcf: Path,
+    autosomes: Path,
+    pseudonym: str,
+    accounting: Path | None,
+    wgs_metrics: Path | None,
+    quality_yield: Path | None,
+    samtools_stats: Path | None,
+    fastp: tuple[Path, ...],
+    mosdepth_summary: Path | None,
+    cohort: Path | None,
+    panel: Path | None,
+    out: Path,
+) -> None:
+    """Write one sample's GA4GH WGS QC metrics and genopass's extras as JSON."""
+    from genopass.qc.report import write_sample_qc
+    from genopass.qc.sample import SampleInputs, sample_metrics
+
+    if cohort is not None and panel is not None:
+        raise click.UsageError("give --cohort or --panel, not both")
+    qc = sample_metrics(
+        SampleInputs(
+            pseudonym=pseudonym,
+            vcf=vcf,
+            autosomes=autosomes,
+            accounting=accounting,
+            wgs_metrics=wgs_metrics,
+            quality_yield=quality_yield,
+            samtools_stats=samtools_stats,
+            fastp=fastp,
+            mosdepth_summary=mosdepth_summary,
+            cohort=cohort,
+            panel=panel,
+        )
+    )
+    write_sample_qc(qc, out)
+    click.echo(f"wrote {out} ({len(qc.values)} metrics, {len(qc.unavailable)} not computed)")
+
+
+@main.command("qc-relatedness")
+@click.argument("cohort", type=existing_file)
+@click.option(
+    "--pseudonyms",
+    type=existing_file,
+    help="private pseudonyms.tsv, to name samples by sheet ID and centre.",
+)
+@click.option("--out", "out", type=out_path, required=True, help="relatedness.tsv to write.")
+@click.option("--maf", type=click.FloatRange(0, 0.5), default=0.05, show_default=True)
+@click.option(
+    "--min-sites",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Fewer shared SNVs than this: insufficient_data.",
+)
+@threads_option
+@reports_errors
+def qc_relatedness(
+    cohort: Path, pseudonyms: Path | None, out: Path, maf: float, min_sites: int, threads: int
+) -> None:
+    """KING-robust kinship of every pair (plink2 --make-king-table) -> relatedness.tsv."""
+    from genopass.qc.kinship import run_relatedness
+
+    rows = run_relatedness(cohort, pseudonyms, out, maf=maf, min_sites=min_sites, threads=threads)
+    flagged = sum(1 for row in rows if row.relationship != "unrelated")
+    click.echo(f"wrote {out} ({len(rows)} pairs, {flagged} flagged)")
+
+
+@main.command("qc-gate")
+@click.argument("metrics", nargs=-1, required=True, type=existing_file)
+@click.option("--samples", "samples_tsv", type=existing_file, required=True)
+@click.option("--pseudonyms", type=existing_file, required=True, help="pseudonyms.tsv.")
+@click.option("--relatedness", type=existing_file, help="relatedness.tsv (qc-relatedness).")
+@click.option("--preset", default="permissive", show_default=True, help="Preset name or YAML file.")
+@click.option(
+    "--override",
+    "overrides",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Threshold override (qc.overrides): a number or a YAML mapping like '{min: 30}'.",
+)
+@click.option("--mode", type=click.Choice(["gate", "warn"]), default="gate", show_default=True)
+@click.option(
+    "--keep",
+    type=click.Choice(["first", "coverage"]),
+    default="first",
+    show_default=True,
+    help="Which sample of a duplicate group is kept.",
+)
+@click.option("--summary", type=out_path, required=True, help="summary.tsv to write.")
+@click.option(
+    "--json-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for each sample's final <sample>.qc.json (with the gate decision).",
+)
+@reports_errors
+def qc_gate(
+    metrics: tuple[Path, ...],
+    samples_tsv: Path,
+    pseudonyms: Path,
+    relatedness: Path | None,
+    preset: str,
+    overrides: tuple[str, ...],
+    mode: str,
+    keep: str,
+    summary: Path,
+    json_dir: Path | None,
+) -> None:
+    """PASS/WARN/FAIL per sample with reasons, from the QC JSONs, identity and a preset."""
+    from genopass.qc.gate import run_gate
+    from genopass.qc.presets import load_preset, parse_overrides
+
+    decisions = run_gate(
+        list(metrics),
+        samples_tsv=samples_tsv,
+        pseudonyms_tsv=pseudonyms,
+        relatedness_tsv=relatedness,
+        preset=load_preset(preset, parse_overrides(overrides)),
+        mode=mode,
+        keep=keep,
+        summary=summary,
+        json_dir=json_dir,
+    )
+    counts = {s: sum(1 for d in decisions if d.status == s) for s in ("PASS", "WARN", "FAIL")}
+    click.echo(f"wrote {summary}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
 @main.command("demo-data")
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=20261124, show_default=True)
