@@ -1,4 +1,5 @@
-"""units.tsv with FASTQ, BAM and CRAM units: accepted, listed per kind, and checked."""
+"""units.tsv with FASTQ, BAM and CRAM units: accepted, of one kind per sample, and their files
+checked (check_input_files; what the plan makes of them is in test_plan.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,8 @@ import pysam
 import pytest
 
 from genopass.errors import InputError
-from genopass.inputs.sheets import (
-    alignment_builds,
-    alignment_inputs,
-    fastq_units,
-    input_kinds,
-    read_samples,
-    read_units,
-)
+from genopass.inputs.plan import check_input_files
+from genopass.inputs.sheets import input_kind, read_samples, read_units, records
 
 SAMPLES = "sample\tcentre\tcountry\tsex\nS1\tC\tES\tfemale\nS2\tC\tES\tmale\nS3\tC\tES\tmale\n"
 HEADER = "sample\tunit\tfq1\tfq2\tbam\tcram\tbuild"
@@ -46,7 +41,9 @@ def units(workdir: Path, rows: list[str]) -> Path:
 
 
 def load(workdir: Path, rows: list[str]):
-    return read_units(units(workdir, rows), samples=read_samples("samples.tsv"))
+    table = read_units(units(workdir, rows), samples=read_samples("samples.tsv"))
+    check_input_files(table)
+    return table
 
 
 def error(workdir: Path, rows: list[str]) -> str:
@@ -63,24 +60,23 @@ GOOD = [
 ]
 
 
-def test_reads_and_alignments_are_accepted_and_listed(workdir: Path) -> None:
-    table = load(workdir, GOOD)
-    assert input_kinds(table) == {"S1": "fastq", "S2": "bam", "S3": "cram"}
-    fastq = fastq_units(table)
-    assert list(fastq["unit"]) == ["lane1", "lane2"]
-    assert list(fastq["fq2"]) == ["a_2.fq.gz", "b_2.fq.gz"]
-    aligned = alignment_inputs(table)
-    assert aligned.to_dict("records") == [
-        {"sample": "S2", "unit": "u1", "alignment": "x.bam", "format": "bam"},
-        {"sample": "S3", "unit": "u1", "alignment": "y.cram", "format": "cram"},
+def kinds(table) -> list[tuple[int, str, str, str]]:
+    return [(row, unit["sample"], unit["unit"], input_kind(unit)) for row, unit in records(table)]
+
+
+def test_reads_and_alignments_are_accepted(workdir: Path) -> None:
+    assert kinds(load(workdir, GOOD)) == [
+        (2, "S1", "lane1", "fastq"),
+        (3, "S1", "lane2", "fastq"),
+        (4, "S2", "u1", "bam"),
+        (5, "S3", "u1", "cram"),
     ]
 
 
 def test_single_end_unit(workdir: Path) -> None:
     rows = ["S1\tu1\tse.fq.gz\t\t\t\t", GOOD[2], GOOD[3]]
-    fastq = fastq_units(load(workdir, rows))
-    assert fastq.loc[0, "fq1"] == "se.fq.gz"
-    assert fastq["fq2"].isna().all()
+    (_, unit), *_ = records(load(workdir, rows))
+    assert unit == {"sample": "S1", "unit": "u1", "fq1": "se.fq.gz", "build": "auto"}
 
 
 def test_one_kind_of_input_per_sample(workdir: Path) -> None:
@@ -93,22 +89,6 @@ def test_one_alignment_per_sample(workdir: Path) -> None:
     message = error(workdir, [GOOD[0], GOOD[2], "S2\tu2\t\t\tx.bam\t\t", GOOD[3]])
     assert "row 4, column bam: 'S2' already has a BAM unit in row 3" in message
     assert "samtools merge" in message
-
-
-def test_grch37_alignments_need_the_liftover(workdir: Path) -> None:
-    table = load(workdir, [GOOD[0], "S2\tu1\t\t\tx.bam\t\tGRCh37", GOOD[3]])
-    fasta = workdir / "ref.fa"
-    fasta.write_text(">chr21\nACGT\n")
-    builds = alignment_builds(
-        table, target_fasta=fasta, target_name="GRCh38", grch37_fasta=workdir / "ref37.fa"
-    )
-    # S3's CRAM (auto) has no readable header: check_alignment reports that later
-    assert builds == {"S2": "GRCh37", "S3": "GRCh38"}
-    with pytest.raises(InputError) as excinfo:
-        alignment_builds(table, target_fasta=fasta, target_name="GRCh38", grch37_fasta=None)
-    message = str(excinfo.value)
-    assert "units.tsv row 3, column build: BAM 'x.bam' is declared GRCh37" in message
-    assert "add 'liftover: {GRCh37: {fasta: ..., chain: ...}}' to the config" in message
 
 
 def test_truncated_bgzf_fastq_is_found_when_the_sheet_loads(workdir: Path) -> None:
@@ -136,4 +116,5 @@ def test_missing_fastq(workdir: Path) -> None:
 def test_plain_gzip_passes_the_sheet(workdir: Path) -> None:
     with gzip.open(workdir / "a_1.fq.gz", "wt") as handle:
         handle.write("@r\nACGT\n+\nFFFF\n")
-    load(workdir, GOOD)  # completeness of plain gzip is checked by the rule check_fastq
+    # completeness of plain gzip is checked by the rule check_fastq, not when the sheet loads
+    assert kinds(load(workdir, GOOD))[0] == (2, "S1", "lane1", "fastq")

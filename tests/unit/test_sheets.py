@@ -1,5 +1,6 @@
 """samples.tsv / units.tsv loading: good input loads, bad input fails with a message naming the
-file, the row (header = row 1), the column and the value. The config is in test_config.py."""
+file, the row (header = row 1), the column and the value. The files a sheet names are checked by
+the plan (check_input_files), tested here with the sheets; the config is in test_config.py."""
 
 from __future__ import annotations
 
@@ -10,13 +11,8 @@ import pysam
 import pytest
 
 from genopass.errors import InputError
-from genopass.inputs.sheets import (
-    check_vcf_builds,
-    load_sheets,
-    read_samples,
-    read_units,
-    vcf_inputs,
-)
+from genopass.inputs.plan import check_input_files, check_vcf_builds
+from genopass.inputs.sheets import load_sheets, read_samples, read_units, records, vcf_column
 
 SAMPLES_HEADER = "sample\tcentre\tcountry\tsex\tconsent"
 GOOD_SAMPLES = [
@@ -79,7 +75,7 @@ def units_error(workdir: Path, rows: list[str], header: str = UNITS_HEADER) -> p
     write_sheet(workdir / "bad_units.tsv", header, rows)
     samples = read_samples("samples.tsv")
     with pytest.raises(InputError) as excinfo:
-        read_units("bad_units.tsv", samples=samples)
+        check_input_files(read_units("bad_units.tsv", samples=samples))
     return excinfo
 
 
@@ -103,13 +99,13 @@ def test_good_sheets_load(workdir: Path) -> None:
     assert list(sheets.units["build"]) == ["GRCh38", "auto", "auto"]  # schema default filled
 
 
-def test_vcf_inputs_resolve_the_vcf_column(workdir: Path) -> None:
+def test_vcf_column_of_each_unit(workdir: Path) -> None:
     units = load_sheets("samples.tsv", "units.tsv").units
-    table = vcf_inputs(units)
-    assert table[["sample", "vcf", "vcf_sample"]].values.tolist() == [
-        ["S1", "data/centre1.vcf.gz", "A"],
-        ["S2", "data/centre1.vcf.gz", "B"],
-        ["S3", "data/S3.vcf.gz", "S3"],  # no vcf_sample: the sample ID names the column
+    check_input_files(units)  # both VCFs hold the columns the units name
+    assert [(row, unit["vcf"], vcf_column(unit)) for row, unit in records(units)] == [
+        (2, "data/centre1.vcf.gz", "A"),
+        (3, "data/centre1.vcf.gz", "B"),
+        (4, "data/S3.vcf.gz", "S3"),  # no vcf_sample: the sample ID names the column
     ]
 
 
@@ -336,10 +332,12 @@ def test_plain_gzip(workdir: Path) -> None:
     assert_message(excinfo, "bad_units.tsv", "row 4", "column vcf", "data/plain.vcf.gz", "bgzip")
 
 
-def test_file_checks_can_be_skipped(workdir: Path) -> None:
+def test_the_sheet_loader_opens_no_input_file(workdir: Path) -> None:
     write_sheet(workdir / "later.tsv", UNITS_HEADER, ["S1\tu1\tnot/yet/there.vcf.gz\t\t"])
-    units = read_units("later.tsv", check_files=False)
+    units = read_units("later.tsv")
     assert list(units["vcf"]) == ["not/yet/there.vcf.gz"]
+    with pytest.raises(InputError, match="later.tsv row 2, column vcf: file 'not/yet/there"):
+        check_input_files(units)
 
 
 # --- builds that need a liftover -----------------------------------------------------------------

@@ -39,7 +39,7 @@ rule samtools_dict:
     input:
         REFERENCE,
     output:
-        REFERENCE_DICT,
+        PLAN.reference_dict,
     log:
         LOGS / "samtools_dict" / f"{Path(REFERENCE).name}.log",
     conda:
@@ -54,7 +54,7 @@ rule bwa_mem:
     input:
         reads=get_trimmed_fastq,
         fasta=REFERENCE,
-        index=multiext(REFERENCE, ".amb", ".ann", ".bwt", ".pac", ".sa"),
+        index=rules.bwa_index.output,
     output:
         temp(OUTDIR / "align" / "bwa_mem" / "{sample}.{unit}.bam"),
     log:
@@ -75,7 +75,7 @@ rule bwa_mem:
 rule minimap2_sr:
     input:
         reads=get_trimmed_fastq,
-        index=f"{REFERENCE}.sr.mmi",
+        index=rules.minimap2_index.output[0],
     output:
         temp(OUTDIR / "align" / "minimap2_sr" / "{sample}.{unit}.bam"),
     log:
@@ -111,7 +111,7 @@ rule samtools_merge:
 
 rule samtools_markdup:
     input:
-        OUTDIR / "align" / "samtools_merge" / "{sample}.bam",
+        rules.samtools_merge.output[0],
     output:
         bam=OUTDIR / "align" / "samtools_markdup" / "{sample}.bam",
         bai=OUTDIR / "align" / "samtools_markdup" / "{sample}.bam.bai",
@@ -151,7 +151,7 @@ rule samtools_index:
     input:
         unpack(get_sample_reference),
         alignment=get_alignment_unit,
-        check=OUTDIR / "align" / "check_alignment" / "{sample}.tsv",
+        check=rules.check_alignment.output[0],
     output:
         OUTDIR / "align" / "samtools_index" / "{sample}.{index}",
     log:
@@ -161,5 +161,8 @@ rule samtools_index:
     conda:
         "../../envs/samtools.yaml"
     threads: 2
+    params:
+        ref_path=OFFLINE_REF_PATH,
     shell:
-        "samtools index -@ {threads} -o {output:q} {input.alignment:q} > {log:q} 2>&1"
+        "REF_PATH={params.ref_path:q} samtools index -@ {threads} -o {output:q}"
+        " {input.alignment:q} > {log:q} 2>&1"

@@ -2,11 +2,12 @@
 # (a GRCh37 alignment is called on GRCh37), gathered per sample; the result goes to the same
 # harmonisation as a VCF unit (harmonise.smk, get_harmonise_input), which lifts GRCh37 calls over.
 # config reads.caller picks the caller; another caller (GATK, DeepVariant) adds its rules here
-# with its environment in envs/, and its per-sample VCF in CALLED_VCF (common.smk).
+# with its environment in envs/, and its per-sample VCF in get_harmonise_input (common.smk).
 
 
 # The sample column is the sheet's sample ID whatever the @RG SM of a delivered BAM says
-# (--read-groups '* FILE SAMPLE'); harmonisation renames it to the pseudonym.
+# (--read-groups '* FILE SAMPLE'); harmonisation renames it to the pseudonym. REF_PATH: a CRAM
+# is decoded with the configured FASTA only, never a reference fetched by its digest.
 rule bcftools_call:
     input:
         unpack(get_sample_alignment),
@@ -21,8 +22,9 @@ rule bcftools_call:
         "../../envs/bcftools.yaml"
     params:
         alignment=get_indexed_alignment,
+        ref_path=OFFLINE_REF_PATH,
     shell:
-        "(bcftools mpileup --fasta-ref {input.fasta:q} --regions {wildcards.contig:q}"
+        "(REF_PATH={params.ref_path:q} bcftools mpileup --fasta-ref {input.fasta:q} --regions {wildcards.contig:q}"
         " --annotate FORMAT/AD,FORMAT/DP --output-type u"
         " --read-groups <(printf '* %s %s\\n' {params.alignment:q} {wildcards.sample:q})"
         " {params.alignment:q}"

@@ -3,20 +3,11 @@
 # Only allow-listed fields are exported (DESIGN.md, "Privacy"); the cohort's AC/AN/AF are
 # recomputed from its genotypes after merging.
 
-# export.info_keep / export.format_keep as options of the genopass CLI
-INFO_KEEP_OPTIONS = " ".join(
-    f"--info-keep {shlex.quote(name)}" for name in config["export"].get("info_keep", [])
-)
-FORMAT_KEEP_OPTIONS = " ".join(
-    f"--format-keep {shlex.quote(name)}"
-    for name in config["export"].get("format_keep", [])
-)
-
 
 rule export_vcf:
     input:
         unpack(get_harmonised_vcf),
-        accounting=OUTDIR / "harmonise" / "accounting.tsv",
+        accounting=rules.summarise_accounting.output[0],
     output:
         vcf=EXPORT / "vcf" / "{pseudonym}.vcf.gz",
         tbi=EXPORT / "vcf" / "{pseudonym}.vcf.gz.tbi",
@@ -29,21 +20,21 @@ rule export_vcf:
     threads: 2
     params:
         # the sample's own sites; INFO: AC, AN, AF recomputed plus these; FORMAT: GT DP GQ AD
-        info_keep=INFO_KEEP_OPTIONS,
-        format_keep=FORMAT_KEEP_OPTIONS,
+        info_keep=PLAN.info_keep_options,
+        format_keep=PLAN.format_keep_options,
     shell:
         "genopass export-vcf {input.vcf:q} --out {output.vcf:q}"
         " {params.info_keep} {params.format_keep}"
         " --threads {threads} > {log:q} 2>&1"
 
 
-if len(PSEUDONYMS) > 1:
+if len(PLAN.pseudonyms) > 1:
 
     rule bcftools_merge:
         input:
-            vcfs=expand(EXPORT / "vcf" / "{pseudonym}.vcf.gz", pseudonym=PSEUDONYMS),
-            tbis=expand(EXPORT / "vcf" / "{pseudonym}.vcf.gz.tbi", pseudonym=PSEUDONYMS),
-            accounting=OUTDIR / "harmonise" / "accounting.tsv",
+            vcfs=expand(rules.export_vcf.output.vcf, pseudonym=PLAN.pseudonyms),
+            tbis=expand(rules.export_vcf.output.tbi, pseudonym=PLAN.pseudonyms),
+            accounting=rules.summarise_accounting.output[0],
         output:
             vcf=EXPORT / "vcf" / "cohort.vcf.gz",
             tbi=EXPORT / "vcf" / "cohort.vcf.gz.tbi",
@@ -65,9 +56,9 @@ else:
     # A cohort of one: bcftools merge refuses a single file, and there is nothing to merge.
     rule bcftools_view:
         input:
-            vcfs=expand(EXPORT / "vcf" / "{pseudonym}.vcf.gz", pseudonym=PSEUDONYMS),
-            tbis=expand(EXPORT / "vcf" / "{pseudonym}.vcf.gz.tbi", pseudonym=PSEUDONYMS),
-            accounting=OUTDIR / "harmonise" / "accounting.tsv",
+            vcfs=expand(rules.export_vcf.output.vcf, pseudonym=PLAN.pseudonyms),
+            tbis=expand(rules.export_vcf.output.tbi, pseudonym=PLAN.pseudonyms),
+            accounting=rules.summarise_accounting.output[0],
         output:
             vcf=EXPORT / "vcf" / "cohort.vcf.gz",
             tbi=EXPORT / "vcf" / "cohort.vcf.gz.tbi",
@@ -84,13 +75,19 @@ else:
             " && bcftools index -t {output.vcf:q}) > {log:q} 2>&1"
 
 
+# the cohort VCF and its index, whichever rule above writes them
+COHORT = (
+    rules.bcftools_merge if len(PLAN.pseudonyms) > 1 else rules.bcftools_view
+).output
+
+
 rule export_parquet:
     input:
-        vcf=EXPORT / "vcf" / "cohort.vcf.gz",
-        tbi=EXPORT / "vcf" / "cohort.vcf.gz.tbi",
+        vcf=COHORT.vcf,
+        tbi=COHORT.tbi,
         fasta=REFERENCE,
-        fai=f"{REFERENCE}.fai",
-        accounting=OUTDIR / "harmonise" / "accounting.tsv",
+        fai=rules.samtools_faidx.output[0],
+        accounting=rules.summarise_accounting.output[0],
     output:
         directory(EXPORT / "parquet"),
     log:
@@ -101,8 +98,8 @@ rule export_parquet:
         "../../envs/genopass.yaml"
     threads: 2
     params:
-        reference_name=config["reference"]["name"],
-        info_keep=INFO_KEEP_OPTIONS,
+        reference_name=PLAN.reference_name,
+        info_keep=PLAN.info_keep_options,
     shell:
         "genopass parquet {input.vcf:q}"
         " --reference {input.fasta:q} --reference-name {params.reference_name:q}"
@@ -113,14 +110,10 @@ rule export_parquet:
 
 rule export_manifest:
     input:
-        vcfs=expand(
-            EXPORT / "vcf" / "{pseudonym}.vcf.gz{index}",
-            pseudonym=PSEUDONYMS,
-            index=["", ".tbi"],
-        ),
-        cohort=expand(EXPORT / "vcf" / "cohort.vcf.gz{index}", index=["", ".tbi"]),
-        parquet=EXPORT / "parquet",
-        accounting=OUTDIR / "harmonise" / "accounting.tsv",
+        vcfs=expand(rules.export_vcf.output, pseudonym=PLAN.pseudonyms),
+        cohort=COHORT,
+        parquet=rules.export_parquet.output[0],
+        accounting=rules.summarise_accounting.output[0],
     output:
         EXPORT / "MANIFEST.tsv",
     log:

@@ -13,7 +13,7 @@ rule samtools_faidx:
 
 rule write_pseudonyms:
     input:
-        samples=config["samples"],
+        samples=PLAN.samples_sheet,
     output:
         OUTDIR / "private" / "pseudonyms.tsv",
     log:
@@ -21,9 +21,9 @@ rule write_pseudonyms:
     conda:
         "../../envs/genopass.yaml"
     params:
-        key=get_key_option,
+        key=PLAN.key_option,
         # not used by the command: reruns the rule when the key, and so the pseudonyms, change
-        digest=PSEUDONYMS_DIGEST,
+        digest=PLAN.pseudonyms_digest,
     shell:
         "genopass pseudonyms --samples {input.samples:q} {params.key} --out {output:q}"
         " > {log:q} 2>&1"
@@ -34,7 +34,7 @@ rule harmonise_vcf:
         unpack(get_liftover_files),
         vcf=get_harmonise_input,
         fasta=REFERENCE,
-        fai=f"{REFERENCE}.fai",
+        fai=rules.samtools_faidx.output[0],
     output:
         vcf=OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.vcf.gz",
         tbi=OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.vcf.gz.tbi",
@@ -50,10 +50,10 @@ rule harmonise_vcf:
         "../../envs/genopass.yaml"
     threads: 2
     params:
-        reference_name=config["reference"]["name"],
+        reference_name=PLAN.reference_name,
         sample=get_sample_rename,
         build=get_build,
-        options=get_harmonise_options,
+        options=PLAN.harmonise_options,
     shell:
         "genopass harmonise {input.vcf:q}"
         " --reference {input.fasta:q} --reference-name {params.reference_name:q}"
@@ -67,10 +67,7 @@ rule harmonise_vcf:
 # Every export rule needs this table, so that one failing sample stops the whole export.
 rule summarise_accounting:
     input:
-        expand(
-            OUTDIR / "harmonise" / "harmonise_vcf" / "{sample}.accounting.tsv",
-            sample=SAMPLES,
-        ),
+        expand(rules.harmonise_vcf.output.accounting, sample=PLAN.sample_ids),
     output:
         OUTDIR / "harmonise" / "accounting.tsv",
     log:

@@ -2,7 +2,7 @@
 # GRCh37), kept under results/qc/ for the QC step and MultiQC: samtools stats and flagstat, and
 # coverage of the autosomes outside assembly gaps
 # (mosdepth: MAPQ >= 20, duplicates and secondary alignments left out, overlapping mates counted
-# once; thresholds 10x, 15x, 30x).
+# once; thresholds 10x, 15x, 30x). REF_PATH: a CRAM is decoded with the configured FASTA only.
 
 
 rule write_autosomes:
@@ -31,8 +31,10 @@ rule samtools_stats:
     conda:
         "../../envs/samtools.yaml"
     threads: 2
+    params:
+        ref_path=OFFLINE_REF_PATH,
     shell:
-        "samtools stats -@ {threads} --reference {input.fasta:q} {input.alignment:q}"
+        "REF_PATH={params.ref_path:q} samtools stats -@ {threads} --reference {input.fasta:q} {input.alignment:q}"
         " > {output:q} 2> {log:q}"
 
 
@@ -47,8 +49,10 @@ rule samtools_flagstat:
     conda:
         "../../envs/samtools.yaml"
     threads: 2
+    params:
+        ref_path=OFFLINE_REF_PATH,
     shell:
-        "samtools flagstat -@ {threads} --input-fmt-option reference={input.fasta:q}"
+        "REF_PATH={params.ref_path:q} samtools flagstat -@ {threads} --input-fmt-option reference={input.fasta:q}"
         " {input.alignment:q}"
         " > {output:q} 2> {log:q}"
 
@@ -79,7 +83,8 @@ rule mosdepth:
     params:
         alignment=get_indexed_alignment,
         prefix=get_mosdepth_prefix,
+        ref_path=OFFLINE_REF_PATH,
     shell:
-        "mosdepth --threads {threads} --no-per-base --mapq 20 --by {input.bed:q}"
+        "REF_PATH={params.ref_path:q} mosdepth --threads {threads} --no-per-base --mapq 20 --by {input.bed:q}"
         " --thresholds 10,15,30 --fasta {input.fasta:q}"
         " {params.prefix:q} {params.alignment:q} > {log:q} 2>&1"

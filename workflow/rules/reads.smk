@@ -21,7 +21,7 @@ rule check_fastq:
 rule fastp_pe:
     input:
         fastq=get_fastq,
-        check=OUTDIR / "reads" / "check_fastq" / "{sample}.{unit}.tsv",
+        check=rules.check_fastq.output[0],
     output:
         r1=temp(OUTDIR / "reads" / "fastp_pe" / "{sample}.{unit}.R1.fastq.gz"),
         r2=temp(OUTDIR / "reads" / "fastp_pe" / "{sample}.{unit}.R2.fastq.gz"),
@@ -46,7 +46,7 @@ rule fastp_pe:
 rule fastp_se:
     input:
         fastq=get_fastq,
-        check=OUTDIR / "reads" / "check_fastq" / "{sample}.{unit}.tsv",
+        check=rules.check_fastq.output[0],
     output:
         reads=temp(OUTDIR / "reads" / "fastp_se" / "{sample}.{unit}.fastq.gz"),
         json=OUTDIR / "reads" / "fastp_se" / "{sample}.{unit}.fastp.json",

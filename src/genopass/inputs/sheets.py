@@ -2,7 +2,8 @@
 
 Each row is validated against ``workflow/schemas/<sheet>.schema.yaml`` (the same files that the
 Snakefile hands to ``snakemake.utils.validate``); the checks that one row cannot express (unique
-IDs, units of known samples, input files that exist and hold the sample) follow. Every error is an
+IDs, units of known samples, one kind of input per sample) follow. Only the sheets are read: the
+input files they name are checked by the plan (:mod:`genopass.inputs.plan`). Every error is an
 InputError that names the file, the row as a user sees it (the header is row 1), the column, the bad
 value and the fix.
 
@@ -13,7 +14,7 @@ missing values (NaN).
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,12 @@ import pandas as pd
 
 from genopass.errors import InputError
 from genopass.inputs.config import load_schema, validator
-from genopass.io import check_bgzf_complete
 
 INPUT_COLUMNS = ("fq1", "bam", "cram", "vcf")
 """The columns of units.tsv of which exactly one names a unit's input."""
 
 INPUT_KINDS = {"fq1": "fastq", "bam": "bam", "cram": "cram", "vcf": "vcf"}
 """The kind of input each input column names: a sample's units are all of one kind."""
-
-SHOWN_VCF_SAMPLES = 5
-"""How many of a VCF's samples an error message lists."""
 
 
 @dataclass(frozen=True)
@@ -43,12 +40,10 @@ class Sheets:
     units: pd.DataFrame
 
 
-def load_sheets(
-    samples_path: Path | str, units_path: Path | str, check_files: bool = True
-) -> Sheets:
+def load_sheets(samples_path: Path | str, units_path: Path | str) -> Sheets:
     """Read and check samples.tsv and units.tsv, including the checks across the two."""
     samples = read_samples(samples_path)
-    units = read_units(units_path, samples=samples, check_files=check_files)
+    units = read_units(units_path, samples=samples)
     return Sheets(samples=samples, units=units)
 
 
@@ -59,14 +54,12 @@ def read_samples(path: Path | str) -> pd.DataFrame:
     return frame
 
 
-def read_units(
-    path: Path | str, samples: pd.DataFrame | None = None, check_files: bool = True
-) -> pd.DataFrame:
+def read_units(path: Path | str, samples: pd.DataFrame | None = None) -> pd.DataFrame:
     """units.tsv: one row per input of a sample, validated, with ``build`` defaulting to auto.
 
     With ``samples`` (as read by :func:`read_samples`), every unit must belong to a sample of it
-    and every sample must have a unit. With ``check_files``, every input file must exist and
-    every VCF must be complete and hold the sample's column.
+    and every sample must have a unit. The files it names are not opened here
+    (:func:`genopass.inputs.plan.check_input_files`).
     """
     frame = _read_sheet(path, "units")
     _check_unique(frame, path, ["sample", "unit"], "give each input of a sample its own unit ID")
@@ -76,117 +69,19 @@ def read_units(
     _check_one_vcf_per_sample(frame, path)
     if samples is not None:
         _check_every_sample_has_a_unit(frame, path, samples)
-    if check_files:
-        _check_files_exist(frame, path)
-        _check_fastqs(frame, path)
-        _check_vcfs(frame, path)
     return frame
 
 
-def vcf_inputs(units: pd.DataFrame) -> pd.DataFrame:
-    """One row per sample that has a VCF unit, in sheet order.
-
-    Columns ``sample``, ``unit``, ``vcf``, ``vcf_sample`` (the sample's column name in the VCF:
-    the sheet's ``vcf_sample``, or else ``sample``) and ``build``.
-    """
-    columns = ["sample", "unit", "vcf", "vcf_sample", "build"]
-    if "vcf" not in units:
-        return pd.DataFrame(columns=columns, dtype=str)
-    records = units[units["vcf"].notna()].to_dict("records")
-    table = pd.DataFrame(
-        [{**record, "vcf_sample": _vcf_column(record)} for record in records],
-        columns=columns,
-        dtype=str,
-    )
-    return table
+def input_kind(unit: Mapping[str, Any]) -> str:
+    """The kind of a unit's input (``fastq``, ``bam``, ``cram`` or ``vcf``): the kind of the
+    one input column that is filled (a row as :func:`read_units` returns it)."""
+    return next(kind for column, kind in INPUT_KINDS.items() if pd.notna(unit.get(column)))
 
 
-def input_kinds(units: pd.DataFrame) -> dict[str, str]:
-    """sample -> the kind of its inputs: ``fastq``, ``bam``, ``cram`` or ``vcf``."""
-    return {unit["sample"]: _input_kind(unit) for unit in units.to_dict("records")}
-
-
-def fastq_units(units: pd.DataFrame) -> pd.DataFrame:
-    """One row per FASTQ unit, in sheet order: ``sample``, ``unit``, ``fq1``, ``fq2`` (or NaN)."""
-    columns = ["sample", "unit", "fq1", "fq2"]
-    if "fq1" not in units:
-        return pd.DataFrame(columns=columns, dtype=str)
-    table = units[units["fq1"].notna()].reindex(columns=columns)
-    return table.reset_index(drop=True)
-
-
-def alignment_inputs(units: pd.DataFrame) -> pd.DataFrame:
-    """One row per sample with a BAM or CRAM unit: ``sample``, ``unit``, ``alignment``, ``format``
-    (``bam`` or ``cram``)."""
-    rows = []
-    for unit in units.to_dict("records"):
-        kind = _input_kind(unit)
-        if kind in ("bam", "cram"):
-            rows.append([unit["sample"], unit["unit"], unit[kind], kind])
-    return pd.DataFrame(rows, columns=["sample", "unit", "alignment", "format"], dtype=str)
-
-
-def alignment_builds(
-    units: pd.DataFrame,
-    *,
-    target_fasta: Path | str,
-    target_name: str,
-    grch37_fasta: Path | str | None,
-) -> dict[str, str]:
-    """sample -> the build each BAM/CRAM sample is called on: ``GRCh37`` or ``target_name``.
-
-    A GRCh37 alignment (declared, or ``auto`` with GRCh37 @SQ lengths) is called on the GRCh37
-    FASTA ``grch37_fasta`` (the config's liftover) and lifted over by harmonisation; without that
-    FASTA it is an error naming the row.
-    """
-    from genopass.inputs.alignments import alignment_build
-
-    path = units.attrs.get("path", "units.tsv")
-    builds: dict[str, str] = {}
-    for row, unit in zip(units.index, units.to_dict("records"), strict=True):
-        kind = _input_kind(unit)
-        if kind not in ("bam", "cram"):
-            continue
-        declared = str(unit.get("build", "auto"))
-        build = alignment_build(
-            unit[kind],
-            declared,
-            target_fasta=target_fasta,
-            target_name=target_name,
-            grch37_fasta=grch37_fasta,
-        )
-        if build == "GRCh37" and grch37_fasta is None:
-            how = "is declared GRCh37" if declared == "GRCh37" else "has GRCh37 contig lengths"
-            raise InputError(
-                f"{path} row {row}, column build: {kind.upper()} {unit[kind]!r} {how}; its "
-                f"calls are made on GRCh37 and lifted over to the target, which needs the "
-                f"GRCh37 FASTA and chain: add 'liftover: {{GRCh37: {{fasta: ..., chain: ...}}}}' "
-                f"to the config (or give the reads as FASTQ units to align them to the target)"
-            )
-        builds[unit["sample"]] = build
-    return builds
-
-
-def check_vcf_builds(units: pd.DataFrame, *, target_name: str, liftover: Iterable[str]) -> None:
-    """Every VCF unit declared on a build other than the target has a liftover from it.
-
-    ``liftover`` holds the builds the config's ``liftover`` block covers. A VCF declared GRCh37
-    without one is an error naming the row, raised when the sheets load, before any job runs
-    (the harmonisation would refuse it the same way, inside its job). ``auto`` VCFs are left to
-    the harmonisation's build detection.
-    """
-    path = units.attrs.get("path", "units.tsv")
-    covered = {target_name, *liftover}
-    for row, unit in zip(units.index, units.to_dict("records"), strict=True):
-        build = unit.get("build", "auto")
-        if _input_kind(unit) == "vcf" and build != "auto" and build not in covered:
-            raise InputError(
-                f"{path} row {row}, column build: VCF {unit['vcf']!r} is declared {build}, but "
-                f"the config has no liftover from {build} to the target {target_name}: add "
-                f"'liftover: {{{build}: {{fasta: ..., chain: ...}}}}' to the config (the {build} "
-                f"FASTA and the chain to the target), or correct the build if the VCF is on "
-                f"{target_name}"
-            )
+def vcf_column(unit: Mapping[str, Any]) -> str:
+    """A VCF unit's sample column in its VCF: ``vcf_sample`` when given, else ``sample``."""
+    name = unit.get("vcf_sample")
+    return str(name) if isinstance(name, str) else str(unit["sample"])
 
 
 # --- reading and schema validation --------------------------------------------------------------
@@ -269,8 +164,9 @@ def _check_header(header: list[str], path: Path | str, name: str) -> None:
         )
 
 
-def _records(frame: pd.DataFrame) -> Iterator[tuple[int, dict[str, str]]]:
-    """(row number, {column: value}) with the missing cells left out, as the schema expects."""
+def records(frame: pd.DataFrame) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number, {column: value}) of a sheet with the empty cells left out (as the schema
+    expects them)."""
     for row, values in zip(frame.index, frame.to_dict("records"), strict=True):
         yield int(row), {key: value for key, value in values.items() if pd.notna(value)}
 
@@ -278,7 +174,7 @@ def _records(frame: pd.DataFrame) -> Iterator[tuple[int, dict[str, str]]]:
 def _validate_rows(frame: pd.DataFrame, path: Path | str, name: str) -> None:
     check = validator(name)
     order = {column: number for number, column in enumerate(frame.columns)}
-    for row, record in _records(frame):
+    for row, record in records(frame):
         errors = list(check.iter_errors(record))
         if errors:
             error = _first_in_column_order(errors, order, record)
@@ -391,15 +287,11 @@ def _check_every_sample_has_a_unit(
             )
 
 
-def _input_kind(unit: dict[str, Any]) -> str:
-    return next(kind for column, kind in INPUT_KINDS.items() if pd.notna(unit.get(column)))
-
-
 def _check_one_kind_per_sample(units: pd.DataFrame, path: Path | str) -> None:
     """A sample's units are all FASTQ (several are merged), or one BAM, one CRAM or one VCF."""
     first: dict[str, tuple[int, str]] = {}
     for row, unit in zip(units.index, units.to_dict("records"), strict=True):
-        kind = _input_kind(unit)
+        kind = input_kind(unit)
         if unit["sample"] not in first:
             first[unit["sample"]] = (int(row), kind)
             continue
@@ -419,29 +311,6 @@ def _check_one_kind_per_sample(units: pd.DataFrame, path: Path | str) -> None:
             )
 
 
-def _check_fastqs(units: pd.DataFrame, path: Path | str) -> None:
-    """Cheap checks of FASTQ files; the rule check_fastq reads them whole before alignment."""
-    from genopass.inputs.fastq import check_fastq_quick
-
-    for row, unit in zip(units.index, units.to_dict("records"), strict=True):
-        if _input_kind(unit) != "fastq":
-            continue
-        fq2 = unit.get("fq2")
-        if pd.notna(fq2) and Path(fq2).resolve() == Path(unit["fq1"]).resolve():
-            raise InputError(
-                f"{path} row {row}, column fq2: {fq2!r} is also the unit's fq1; give the file "
-                f"of read 2, or leave fq2 empty for single-end reads"
-            )
-        for column in ("fq1", "fq2"):
-            value = unit.get(column)
-            if pd.isna(value):
-                continue
-            try:
-                check_fastq_quick(value)
-            except InputError as exc:
-                raise InputError(f"{path} row {row}, column {column}: {exc}") from None
-
-
 def _check_one_vcf_per_sample(units: pd.DataFrame, path: Path | str) -> None:
     if "vcf" not in units:
         return
@@ -457,7 +326,7 @@ def _check_one_vcf_per_sample(units: pd.DataFrame, path: Path | str) -> None:
         first_row[sample] = int(row)
     claimed: dict[tuple[Path, str], tuple[int, str]] = {}
     for row, unit in zip(vcf_units.index, vcf_units.to_dict("records"), strict=True):
-        key = (Path(unit["vcf"]).resolve(), _vcf_column(unit))
+        key = (Path(unit["vcf"]).resolve(), vcf_column(unit))
         if key in claimed:
             other_row, other = claimed[key]
             column = "vcf_sample" if "vcf_sample" in unit else "sample"
@@ -467,84 +336,3 @@ def _check_one_vcf_per_sample(units: pd.DataFrame, path: Path | str) -> None:
                 f"column holds one sample: correct vcf_sample"
             )
         claimed[key] = (int(row), unit["sample"])
-
-
-def _check_files_exist(units: pd.DataFrame, path: Path | str) -> None:
-    columns = [column for column in (*INPUT_COLUMNS, "fq2") if column in units]
-    for row, unit in zip(units.index, units[columns].to_dict("records"), strict=True):
-        for column in columns:
-            value = unit[column]
-            if pd.notna(value) and not Path(value).is_file():
-                raise InputError(
-                    f"{path} row {row}, column {column}: file {value!r} does not exist "
-                    f"(relative paths start from the working directory {Path.cwd()}); "
-                    f"correct the path"
-                )
-
-
-def _check_vcfs(units: pd.DataFrame, path: Path | str) -> None:
-    """Each VCF is complete BGZF and has the sample's column (each file is read once)."""
-    if "vcf" not in units:
-        return
-    headers: dict[Path, list[str]] = {}
-    for row, unit in zip(units.index, units.to_dict("records"), strict=True):
-        vcf = unit["vcf"]
-        if pd.isna(vcf):
-            continue
-        resolved = Path(vcf).resolve()
-        if resolved not in headers:
-            headers[resolved] = _vcf_samples(vcf, f"{path} row {row}, column vcf")
-        names = headers[resolved]
-        wanted = _vcf_column(unit)
-        if wanted in names:
-            continue
-        column = "vcf_sample" if pd.notna(unit.get("vcf_sample")) else "sample"
-        if not names:
-            raise InputError(
-                f"{path} row {row}, column vcf: {vcf} has no sample columns (a sites-only VCF); "
-                f"give a VCF with the genotypes of sample {unit['sample']!r}"
-            )
-        fix = (
-            "correct vcf_sample"
-            if column == "vcf_sample"
-            else "if the file names the sample differently, give that name in a vcf_sample column"
-        )
-        raise InputError(
-            f"{path} row {row}, column {column}: sample {wanted!r} is not in the header of "
-            f"{vcf}, which has {_list_samples(names)}; {fix}"
-        )
-
-
-def _vcf_samples(vcf: str, where: str) -> list[str]:
-    """The sample names in a VCF/BCF header, after checking that the file is complete."""
-    try:
-        check_bgzf_complete(vcf)
-    except InputError as exc:
-        raise InputError(f"{where}: {exc}") from None
-    import pysam
-
-    # Quiet htslib: it would warn on stderr that the file has no index, which is not needed here.
-    verbosity = pysam.set_verbosity(0)
-    try:
-        with pysam.VariantFile(vcf) as handle:
-            return list(handle.header.samples)
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            f"{where}: {vcf} cannot be read as VCF or BCF ({exc}); check that it is a bgzipped "
-            f"VCF with a complete header"
-        ) from None
-    finally:
-        pysam.set_verbosity(verbosity)
-
-
-def _list_samples(names: Iterable[str]) -> str:
-    names = list(names)
-    shown = ", ".join(repr(name) for name in names[:SHOWN_VCF_SAMPLES])
-    more = f" and {len(names) - SHOWN_VCF_SAMPLES} more" if len(names) > SHOWN_VCF_SAMPLES else ""
-    return f"{len(names)} sample{'s' if len(names) != 1 else ''}: {shown}{more}"
-
-
-def _vcf_column(unit: dict[str, Any]) -> str:
-    """The unit's sample column in its VCF: ``vcf_sample`` when given, else ``sample``."""
-    name = unit.get("vcf_sample")
-    return str(name) if isinstance(name, str) else str(unit["sample"])
