@@ -290,14 +290,226 @@ def pseudonyms(samples_tsv: Path, key_file: Path | None, out: Path) -> None:
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out", type=out_path, help="Default: FOLDER/MANIFEST.tsv.")
+@click.option("--sha256sums", type=out_path, help="Also write this file in 'sha256sum -c' format.")
 @reports_errors
-def manifest(folder: Path, out: Path | None) -> None:
+def manifest(folder: Path, out: Path | None, sha256sums: Path | None) -> None:
     """Write MANIFEST.tsv (path, size, sha256, md5) of every file under FOLDER."""
     from genopass.export.manifest import write_manifest
 
     target = out or folder / "MANIFEST.tsv"
-    count = write_manifest(folder, target)
-    click.echo(f"wrote {target} ({count} files)")
+    count = write_manifest(folder, target, sha256sums)
+    also = f" and {sha256sums}" if sha256sums else ""
+    click.echo(f"wrote {target}{also} ({count} files)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Export: cohort, samples table, frequencies, metadata, provenance, encryption (docs/export.md)
+
+export_dir_argument = click.argument(
+    "export_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+param_option = click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A run parameter to record (no paths). Repeatable.",
+)
+
+
+@main.command()
+@click.argument("vcfs", nargs=-1, required=True, type=existing_file)
+@click.option("--out", "out", type=out_path, required=True, help="Cohort .vcf.gz (+ .tbi).")
+@click.option(
+    "--blocks",
+    "blocks",
+    multiple=True,
+    metavar="SAMPLE=BED.gz",
+    help="gVCF reference blocks of a sample (genopass harmonise --blocks). Repeatable.",
+)
+@click.option(
+    "--missing-genotypes",
+    type=click.Choice(["missing", "reference"]),
+    default="missing",
+    show_default=True,
+    help="What absence means for a sample without blocks (export.missing_genotypes).",
+)
+@threads_option
+@reports_errors
+def cohort(
+    vcfs: tuple[Path, ...], out: Path, blocks: tuple[str, ...], missing_genotypes: str, threads: int
+) -> None:
+    """Merge per-sample export VCFs into the cohort VCF; 0/0 only where a sample was called."""
+    from genopass.export.cohort import CohortOptions, build_cohort
+
+    mapping = {}
+    for value in blocks:
+        sample, sep, path = value.partition("=")
+        if not sep or not sample or not path:
+            raise click.BadParameter(f"{value!r}: write SAMPLE=PATH", param_hint="--blocks")
+        mapping[sample] = Path(path)
+    options = CohortOptions(out, mapping, missing_genotypes, threads)
+    click.echo(build_cohort(list(vcfs), options))
+
+
+@main.command("samples-table")
+@click.option("--samples", "samples_tsv", type=existing_file, required=True, help="samples.tsv.")
+@click.option("--pseudonyms", type=existing_file, required=True, help="private/pseudonyms.tsv.")
+@click.option("--cohort", "cohort_vcf", type=existing_file, help="Keep this VCF's samples only.")
+@click.option("--qc-summary", type=existing_file, help="QC summary TSV (inferred_sex, status).")
+@click.option("--include-centre", is_flag=True, help="Add the centre (export.include_centre).")
+@click.option("--out", "out", type=out_path, required=True, help="samples.parquet to write.")
+@reports_errors
+def samples_table(
+    samples_tsv: Path,
+    pseudonyms: Path,
+    cohort_vcf: Path | None,
+    qc_summary: Path | None,
+    include_centre: bool,
+    out: Path,
+) -> None:
+    """Write parquet/samples/samples.parquet: pseudonym, country, sex, consent, QC status."""
+    from genopass.export.samples import write_samples_table
+
+    click.echo(
+        write_samples_table(
+            samples_tsv,
+            pseudonyms,
+            out,
+            cohort_vcf=cohort_vcf,
+            qc_summary=qc_summary,
+            include_centre=include_centre,
+        )
+    )
+
+
+@main.command()
+@click.argument("parquet_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--dataset", required=True, help="Dataset ID (export.dataset).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Frequencies folder (receives <dataset>/GRCh38/).",
+)
+@click.option("--min-cell-count", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--samples-table", "samples_parquet", type=existing_file,
+              help="Default: PARQUET_DIR/samples/samples.parquet.")  # fmt: skip
+@click.option("--summary", type=out_path, help="JSON of rows written/suppressed (for metadata).")
+@click.option("--source-reference", default="", help="Beacon sourceReference (a URL).")
+@threads_option
+@reports_errors
+def frequencies(
+    parquet_dir: Path,
+    dataset: str,
+    out: Path,
+    min_cell_count: int,
+    samples_parquet: Path | None,
+    summary: Path | None,
+    source_reference: str,
+    threads: int,
+) -> None:
+    """Allele frequencies per country and sex (Beacon v2 layout), small cells suppressed."""
+    from genopass.export.frequencies import FrequencyOptions, write_frequencies_step
+
+    options = FrequencyOptions(
+        out=out,
+        dataset=dataset,
+        min_cell_count=min_cell_count,
+        source_reference=source_reference,
+        threads=threads,
+    )
+    table = samples_parquet or parquet_dir / "samples" / "samples.parquet"
+    click.echo(write_frequencies_step(parquet_dir, table, options, summary))
+
+
+@main.command()
+@export_dir_argument
+@click.option("--dataset", required=True, help="Dataset ID (export.dataset).")
+@click.option("--reference", type=existing_file, help="FASTA (+ .fai): contig digests.")
+@click.option("--reference-name", default="GRCh38", show_default=True)
+@click.option("--frequencies-summary", type=existing_file, help="genopass frequencies --summary.")
+@click.option("--qc-summary", type=existing_file, help="QC summary TSV (reasons per sample).")
+@param_option
+@click.option("--out", "out", type=out_path, help="Default: EXPORT_DIR/metadata.json.")
+@reports_errors
+def metadata(
+    export_dir: Path,
+    dataset: str,
+    reference: Path | None,
+    reference_name: str,
+    frequencies_summary: Path | None,
+    qc_summary: Path | None,
+    params: tuple[str, ...],
+    out: Path | None,
+) -> None:
+    """Write metadata.json (validated against the shipped JSON Schema)."""
+    from genopass.export.metadata import MetadataOptions, parse_parameters, write_metadata
+
+    options = MetadataOptions(
+        out=out or export_dir / "metadata.json",
+        dataset=dataset,
+        reference_name=reference_name,
+        reference=reference,
+        frequencies_summary=frequencies_summary,
+        qc_summary=qc_summary,
+        parameters=parse_parameters(params),
+    )
+    click.echo(write_metadata(export_dir, options))
+
+
+@main.command()
+@export_dir_argument
+@click.option("--dataset", required=True, help="Dataset ID (export.dataset).")
+@click.option("--workflow", type=existing_file, help="The Snakefile (default: this checkout's).")
+@click.option("--input", "inputs", multiple=True, type=existing_file,
+              help="An input of the run, recorded by checksum only. Repeatable.")  # fmt: skip
+@param_option
+@reports_errors
+def crate(
+    export_dir: Path,
+    dataset: str,
+    workflow: Path | None,
+    inputs: tuple[Path, ...],
+    params: tuple[str, ...],
+) -> None:
+    """Write ro-crate-metadata.json: a Workflow Run RO-Crate (inputs by checksum)."""
+    from genopass.export.crate import CrateOptions, write_crate
+    from genopass.export.metadata import parse_parameters
+
+    options = CrateOptions(dataset, workflow, inputs, parse_parameters(params))
+    click.echo(write_crate(export_dir, options))
+
+
+@main.command()
+@export_dir_argument
+@click.option("--recipient", "recipients", multiple=True, required=True, type=existing_file,
+              help="A recipient's Crypt4GH public key. Repeatable.")  # fmt: skip
+@reports_errors
+def encrypt(export_dir: Path, recipients: tuple[Path, ...]) -> None:
+    """Encrypt every export file into EXPORT_DIR/encrypted/ (Crypt4GH) for all recipients."""
+    from genopass.export.crypt import encrypt_export
+
+    click.echo(encrypt_export(export_dir, list(recipients)))
+
+
+@main.command()
+@click.argument("name")
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder for NAME.pub and NAME.sec.",
+)
+@reports_errors
+def keys(name: str, out_dir: Path) -> None:
+    """Make a Crypt4GH key pair NAME.pub / NAME.sec (secret key unencrypted, 0600)."""
+    from genopass.export.crypt import generate_keys
+
+    pair = generate_keys(name, out_dir)
+    click.echo(f"wrote {pair.public} and {pair.secret}")
 
 
 @main.command("check-fastq")

@@ -17,10 +17,17 @@ from genopass.io import atomic_output
 
 CHUNK = 1 << 20  # read 1 MiB at a time: memory stays flat whatever the file size
 
-# One place for the column order. Crypt4GH copies will later add the checksums of their plaintext
-# (``plaintext_sha256``, ``plaintext_md5``): add the columns here and fill them in
-# ``ManifestEntry.row`` from what the encryption step recorded, never by decrypting.
+# One place for the column order. When the export holds Crypt4GH copies (``encrypted/``), three
+# columns follow with the plaintext of each copy, from what the encryption step recorded while
+# encrypting (``encrypted/PLAINTEXT.tsv``), never by decrypting; empty for plain files.
 COLUMNS = ("path", "size", "sha256", "md5")
+PLAINTEXT_COLUMNS = ("plaintext_size", "plaintext_sha256", "plaintext_md5")
+
+# The encryption step's record (genopass.export.crypt writes it).
+ENCRYPTED_DIR = "encrypted"
+ENCRYPTED_SUFFIX = ".c4gh"
+PLAINTEXT_RECORD = "PLAINTEXT.tsv"
+PLAINTEXT_RECORD_COLUMNS = ("path", "size", "sha256", "md5")
 
 
 @dataclass(frozen=True)
@@ -32,8 +39,13 @@ class ManifestEntry:
     sha256: str
     md5: str
 
-    def row(self) -> tuple[str, ...]:
-        return (self.path, str(self.size), self.sha256, self.md5)
+    plaintext: tuple[str, str, str] | None = None  # size, sha256, md5 of an encrypted copy
+
+    def row(self, with_plaintext: bool = False) -> tuple[str, ...]:
+        row = (self.path, str(self.size), self.sha256, self.md5)
+        if with_plaintext:
+            row += self.plaintext or ("", "", "")
+        return row
 
 
 def checksum_file(path: Path, relative: str) -> ManifestEntry:
@@ -92,16 +104,80 @@ def _is_temp_of(name: str, target: str) -> bool:
     return name.startswith(f".{target}.") and name.endswith(".tmp")
 
 
-def write_manifest(folder: Path, target: Path) -> int:
-    """Write ``target`` (tab-separated, header line) for every file under folder; return count."""
+def read_plaintext_record(folder: Path) -> dict[str, tuple[str, str, str]]:
+    """{relative path of an encrypted copy: (plaintext size, sha256, md5)}; {} without one."""
+    path = Path(folder) / ENCRYPTED_DIR / PLAINTEXT_RECORD
+    if not path.is_file():
+        return {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines or tuple(lines[0].split("\t")) != PLAINTEXT_RECORD_COLUMNS:
+        raise InputError(f"{path}: not a genopass plaintext record; re-run 'genopass encrypt'")
+    found: dict[str, tuple[str, str, str]] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) != len(PLAINTEXT_RECORD_COLUMNS):
+            raise InputError(f"{path}: line {number}: expected 4 tab-separated fields")
+        rel, size, sha256, md5 = fields
+        found[f"{ENCRYPTED_DIR}/{rel}{ENCRYPTED_SUFFIX}"] = (size, sha256, md5)
+    return found
+
+
+def write_manifest(folder: Path, target: Path, sha256sums: Path | None = None) -> int:
+    """Write ``target`` (tab-separated, header line) for every file under folder; return count.
+
+    With ``sha256sums``, also that file in ``sha256sum -c`` format (run from ``folder``): every
+    listed file and the manifest itself. Encrypted copies get their plaintext columns.
+    """
     folder, target = Path(folder), Path(target)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder")
-    # Hash everything before the output's temp file exists, so it cannot list itself.
-    entries = [checksum_file(path, rel) for path, rel in listed_files(folder, exclude=target)]
+    plaintext = read_plaintext_record(folder)
+    # Hash everything before the outputs' temp files exist, so they cannot list themselves.
+    entries = []
+    for path, rel in listed_files(folder, exclude=target):
+        if sha256sums is not None and _is_output(path, Path(sha256sums)):
+            continue
+        entry = checksum_file(path, rel)
+        if rel.endswith(ENCRYPTED_SUFFIX) and rel.startswith(f"{ENCRYPTED_DIR}/"):
+            if rel not in plaintext:
+                raise InputError(
+                    f"{path}: an encrypted copy that {ENCRYPTED_DIR}/{PLAINTEXT_RECORD} does not "
+                    f"record; re-run 'genopass encrypt' so the manifest can list its plaintext"
+                )
+            entry = ManifestEntry(entry.path, entry.size, entry.sha256, entry.md5, plaintext[rel])
+        entries.append(entry)
+    encrypted = bool(plaintext)
     with atomic_output(target) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="\n") as out:
-            out.write("\t".join(COLUMNS) + "\n")
+            out.write("\t".join(COLUMNS + (PLAINTEXT_COLUMNS if encrypted else ())) + "\n")
             for entry in entries:
-                out.write("\t".join(entry.row()) + "\n")
+                out.write("\t".join(entry.row(encrypted)) + "\n")
+    if sha256sums is not None:
+        write_sha256sums(folder, Path(sha256sums), entries, target)
     return len(entries)
+
+
+def _is_output(path: Path, output: Path) -> bool:
+    resolved = output.resolve()
+    return path.resolve() == resolved or (
+        path.parent.resolve() == resolved.parent and _is_temp_of(path.name, resolved.name)
+    )
+
+
+def write_sha256sums(
+    folder: Path, target: Path, entries: list[ManifestEntry], manifest: Path | None = None
+) -> None:
+    """``<sha256>  <path>`` lines (GNU coreutils format), paths relative to ``folder``."""
+    lines = [(entry.sha256, entry.path) for entry in entries]
+    if manifest is not None and manifest.resolve().parent == Path(folder).resolve():
+        lines.append((checksum_file(manifest, manifest.name).sha256, manifest.name))
+    for _digest, rel in lines:
+        if "\\" in rel:
+            raise InputError(
+                f"{folder / rel}: file name contains a backslash, which sha256sum -c reads as "
+                f"an escape; rename it"
+            )
+    with atomic_output(target) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            for digest, rel in sorted(lines, key=lambda line: line[1]):
+                out.write(f"{digest}  {rel}\n")
