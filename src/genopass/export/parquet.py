@@ -271,9 +271,16 @@ VARIANT_FIXED = (
 )
 
 
+# ``chrom`` is in the files and in the folder name (chrom=<contig>). pyarrow and pandas read a
+# hive folder's key as dictionary<int32, string>: the column has that type in the files too, so
+# ``pandas.read_parquet(folder)`` and ``pyarrow.parquet.read_table(folder)`` merge the two
+# instead of failing ("string vs dictionary"); DuckDB, Polars and Spark read it as a string.
+CHROM_TYPE = pa.dictionary(pa.int32(), pa.string())
+
+
 def variants_schema(header: VcfHeader, info_keep: Sequence[str] = ()) -> pa.Schema:
     """Arrow schema of the variants table."""
-    fields = [pa.field("chrom", pa.string())]
+    fields = [pa.field("chrom", CHROM_TYPE)]
     fields += [pa.field(c.name, c.csv_type) for c in VARIANT_FIXED]
     fields.insert(4, pa.field("variant_key", pa.string()))
     info = info_columns(header, info_keep)
@@ -283,7 +290,7 @@ def variants_schema(header: VcfHeader, info_keep: Sequence[str] = ()) -> pa.Sche
 GENOTYPES_SCHEMA = pa.schema(
     [
         ("sample", pa.string()),
-        ("chrom", pa.string()),
+        ("chrom", CHROM_TYPE),
         ("pos", pa.int64()),
         ("ref", pa.string()),
         ("alt", pa.string()),
@@ -292,6 +299,7 @@ GENOTYPES_SCHEMA = pa.schema(
         ("gq", pa.int32()),
         ("ad_ref", pa.int32()),
         ("ad_alt", pa.int32()),
+        ("alt_count", pa.int8()),  # ALT alleles in the genotype; null when an allele is missing
     ]
 )
 
@@ -347,6 +355,20 @@ def _repeat(value: pa.Array, n: int) -> pa.Array:
     return pc.take(value, _zeros(n))
 
 
+def _chrom(contig: str, n: int) -> pa.Array:
+    """The contig n times as a dictionary array (CHROM_TYPE)."""
+    return pa.DictionaryArray.from_arrays(_zeros(n), _strings([contig]))
+
+
+_NULL_INT8 = pa.nulls(1, pa.int8())[0]
+
+
+def _alt_count(gt: pa.Array) -> pa.Array:
+    """ALT alleles of biallelic GT strings (0/1/2; haploid 0/1); null if any allele is missing."""
+    count = pc.cast(pc.count_substring(gt, "1"), pa.int8())
+    return pc.if_else(pc.match_substring(gt, "."), _NULL_INT8, count)
+
+
 _DOT = _strings(["."])[0]
 _DASH = _strings(["-"])[0]
 _TRUE = pa.Array.from_buffers(pa.bool_(), 1, [None, pa.py_buffer(b"\x01")])[0]
@@ -373,7 +395,7 @@ def _variants_transform(schema: pa.Schema) -> Callable[[pa.RecordBatch, str], pa
 
     def transform(batch: pa.RecordBatch, contig: str) -> pa.RecordBatch:
         pos, ref, alt, vid, qual, filt = batch.columns[:n_fixed]
-        chrom = _repeat(_strings([contig]), batch.num_rows)
+        chrom = _repeat(_strings([contig]), batch.num_rows)  # for the key
         ref, alt = _no_nulls(ref), _no_nulls(alt)
         multi = pc.match_substring(alt, ",")
         if pc.any(multi).as_py():
@@ -386,7 +408,8 @@ def _variants_transform(schema: pa.Schema) -> Callable[[pa.RecordBatch, str], pa
             for col, flag in zip(batch.columns[n_fixed:], flags, strict=True)
         ]
         return pa.RecordBatch.from_arrays(
-            [chrom, pos, ref, alt, key, vid, qual, filt, *infos], schema=schema
+            [_chrom(contig, batch.num_rows), pos, ref, alt, key, vid, qual, filt, *infos],
+            schema=schema,
         )
 
     return transform
@@ -394,9 +417,10 @@ def _variants_transform(schema: pa.Schema) -> Callable[[pa.RecordBatch, str], pa
 
 def _genotypes_transform(batch: pa.RecordBatch, contig: str) -> tuple[pa.RecordBatch, ...]:
     smp, pos, ref, alt, gt, *numbers = batch.columns
+    gt = _no_nulls(gt)
     arrays = [
-        smp, _repeat(_strings([contig]), batch.num_rows), pos, _no_nulls(ref), _no_nulls(alt),
-        _no_nulls(gt), *(_to_int32(c) for c in numbers),
+        smp, _chrom(contig, batch.num_rows), pos, _no_nulls(ref), _no_nulls(alt),
+        gt, *(_to_int32(c) for c in numbers), _alt_count(gt),
     ]  # fmt: skip
     return (pa.RecordBatch.from_arrays(arrays, schema=GENOTYPES_SCHEMA),)
 
@@ -442,12 +466,14 @@ def _combined_transform(
             # Fields concatenated sample-major, so sample s of row i sits at s * n + i.
             flat = pc.add(pc.multiply(which, _int64(batch.num_rows)), rows)
             fields = [pc.take(pa.concat_arrays(per_sample[f::width]), flat) for f in range(width)]
+        gt = _no_nulls(fields[0])
         genotypes = pa.RecordBatch.from_arrays(
             [
                 pc.take(names, which),
                 *(pc.take(site.column(i), rows) for i in range(4)),  # chrom pos ref alt
-                _no_nulls(fields[0]),
+                gt,
                 *(_to_int32(a) for a in fields[1:]),
+                _alt_count(gt),
             ],
             schema=GENOTYPES_SCHEMA,
         )
