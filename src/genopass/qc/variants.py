@@ -5,9 +5,11 @@ outside gaps (and on chrX outside the pseudo-autosomal regions, for inferred sex
 follow the bcftools commands the GA4GH standard writes:
 
 - only records where the sample's genotype carries an ALT allele, FILTER PASS (or ``.``);
-- SNV: REF and ALT one base each (``bcftools view -v snps``); indel: plain-base REF and ALT of
-  different lengths (``-v indels``), insertion when ALT is the longer; the counts of insertions
-  and deletions keep those under 50 bp, as the standard defines them;
+- SNV: REF and ALT of one base each, or of equal length differing at one base, as an
+  untrimmed record spells it (``bcftools view -v snps``); MNVs count as neither; indel:
+  plain-base REF and ALT of different lengths (``-v indels``), insertion when ALT is the
+  longer; the counts of insertions and deletions keep those under 50 bp, as the standard
+  defines them;
 - het: two different alleles (``-g het``); hom: two equal ALT alleles (``-g hom`` once hom-ref
   records are left out); haploid and half-missing genotypes count as neither;
 - Ti/Tv on biallelic SNVs (``bcftools stats`` TSTV).
@@ -177,6 +179,11 @@ def _count(table: Path, vcf: Path | str) -> VariantCounts:
             kind = "other"  # haploid (or polyploid) calls are neither het nor hom
             if len(alleles) == 2:
                 kind = "het" if alleles[0] != alleles[1] else "hom"
+            if len(ref) == len(alt) and len(ref) > 1:
+                # an untrimmed SNV (GCA>ACA): bcftools calls it an SNP when one base differs
+                diff = [(r, a) for r, a in zip(ref, alt, strict=True) if r != a]
+                if len(diff) == 1:
+                    ref, alt = diff[0]
             if len(ref) == 1 and len(alt) == 1:
                 if is_x:
                     if kind in ("het", "hom"):
