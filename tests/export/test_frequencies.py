@@ -21,6 +21,9 @@ chrX 156030896 156040895 M 1
 """
 
 
+QUERY = "%CHROM\t%POS\t%REF\t%ALT\t%AC\t%AN\t%AC_Het\t%AC_Hom\t%AC_Hemi\n"
+
+
 def oracle(built: Built, samples: list[str]) -> dict[tuple[str, int, str, str], tuple[int, ...]]:
     """{(chrom, pos, ref, alt): (AC, AN, AC_Het, AC_Hom, AC_Hemi)} from bcftools."""
     work = built.work
@@ -35,7 +38,7 @@ def oracle(built: Built, samples: list[str]) -> dict[tuple[str, int, str, str], 
         ["bcftools", "+fixploidy", "-", "--", "-s", str(sexes), "-p", str(ploidy)],
         ["bcftools", "view", "-s", ",".join(samples), "-"],
         ["bcftools", "+fill-tags", "-", "--", "-t", "AC,AN,AC_Het,AC_Hom,AC_Hemi"],
-        ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\t%AC\t%AN\t%AC_Het\t%AC_Hom\t%AC_Hemi\n"],
+        ["bcftools", "query", "-f", QUERY],
     ]  # fmt: skip
     data = None
     for stage in stages:

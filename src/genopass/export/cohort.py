@@ -165,7 +165,18 @@ def _completed(member: Member, sites: Path, work: Path, number: int) -> Path:
     fill = work / f"{number}.fill.vcf.gz"
     run_pipeline(
         [
-            [BCFTOOLS, "isec", "-C", "-c", "none", "-w1", "-Ov", str(covered), str(member.vcf)],
+            [
+                BCFTOOLS,
+                "isec",
+                "--no-version",
+                "-C",
+                "-c",
+                "none",
+                "-w1",
+                "-Ov",
+                str(covered),
+                str(member.vcf),
+            ],
             ["awk", "-v", f"sample={member.sample}", HOM_REF_AWK],
             [BCFTOOLS, "view", "--no-version", "-Oz", "-"],
         ],

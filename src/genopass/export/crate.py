@@ -94,7 +94,7 @@ def write_crate(export_dir: Path, options: CrateOptions) -> str:
     if not copied.exists() or copied.read_bytes() != workflow.read_bytes():
         shutil.copyfile(workflow, copied)
 
-    crate = ROCrate()
+    crate = ROCrate(version="1.1")  # Workflow Run Crate 0.5 builds on RO-Crate 1.1
     crate.root_dataset["name"] = f"genopass export {options.dataset}"
     crate.root_dataset["description"] = (
         f"Harmonised, pseudonymised GRCh38 dataset {options.dataset} written by genopass "
@@ -164,7 +164,9 @@ def write_crate(export_dir: Path, options: CrateOptions) -> str:
                 )
             )
         )
-    main["input"] = [{"@id": p.id.replace("#pv-", "#param-")} for p in params]
+    formal_ids = [{"@id": p.id.replace("#pv-", "#param-")} for p in params]
+    if formal_ids:  # RO-Crate 1.1: a single value, not a singleton array
+        main["input"] = formal_ids[0] if len(formal_ids) == 1 else formal_ids
 
     inputs = []
     for number, path in enumerate(options.inputs, start=1):
@@ -224,11 +226,13 @@ def write_crate(export_dir: Path, options: CrateOptions) -> str:
                 "@type": "OrganizeAction",
                 "name": "genopass run",
                 "instrument": {"@id": engine.id},
-                "object": [{"@id": action.id}],
+                "object": {"@id": action.id},
                 "endTime": stamp,
             },
         )
     )
+    # Inputs are described, not shipped: web-style data entities named by their digest.
+    crate.root_dataset.append_to("hasPart", inputs)
     crate.metadata.write(export_dir)
     return (
         f"wrote {export_dir / CRATE_FILE} ({len(inputs)} inputs by checksum, "
