@@ -76,9 +76,6 @@ if TYPE_CHECKING:  # imported where used: inputs on the target build never load 
 log = logging.getLogger(__name__)
 
 AUTO = "auto"  # the build is detected (genopass.inputs.build)
-# An input on the target build whose REFs mismatch at more than this share of records is checked
-# for being on another build.
-REQUIRED_MATCH = 0.9
 BLOCK_ALLELES = ("<NON_REF>", "<*>")
 WIDE_SAMPLES = 16
 SOURCE_ITEM = re.compile(rf"[\t;]{SOURCE_INFO}=(\d+)")
@@ -617,11 +614,12 @@ class HarmoniseJob:
 
     def check_ref_match_rate(self, exclusions: Exclusions) -> None:
         """An input on the target build matches its REFs: many mismatches mean another build."""
-        from genopass.inputs.build import MIN_SITES
+        from genopass.inputs.build import FIT, MIN_SITES
 
         checked = exclusions.entered
         mismatched = len(exclusions.excluded)
-        if checked < MIN_SITES or mismatched <= (1 - REQUIRED_MATCH) * checked:
+        # the same threshold as build detection: a build fits where >= FIT of the REFs match
+        if checked < MIN_SITES or round(checked - mismatched - FIT * checked, 9) >= 0:
             return
         self._raise_build_error()  # raises when another build fits or none does
         raise InputError(
