@@ -715,19 +715,28 @@ def qc_relatedness(
     click.echo(f"wrote {out} ({len(rows)} pairs, {flagged} flagged)")
 
 
-@main.command("qc-gate")
-@click.argument("metrics", nargs=-1, required=True, type=existing_file)
-@click.option("--samples", "samples_tsv", type=existing_file, required=True)
-@click.option("--pseudonyms", type=existing_file, required=True, help="pseudonyms.tsv.")
-@click.option("--relatedness", type=existing_file, help="relatedness.tsv (qc-relatedness).")
-@click.option("--preset", default="permissive", show_default=True, help="Preset name or YAML file.")
-@click.option(
+preset_option = click.option(
+    "--preset",
+    default="permissive",
+    show_default=True,
+    help="Preset name or YAML file (qc.preset).",
+)
+override_option = click.option(
     "--override",
     "overrides",
     multiple=True,
     metavar="METRIC=VALUE",
     help="Threshold override (qc.overrides): a number or a YAML mapping like '{min: 30}'.",
 )
+
+
+@main.command("qc-gate")
+@click.argument("metrics", nargs=-1, required=True, type=existing_file)
+@click.option("--samples", "samples_tsv", type=existing_file, required=True)
+@click.option("--pseudonyms", type=existing_file, required=True, help="pseudonyms.tsv.")
+@click.option("--relatedness", type=existing_file, help="relatedness.tsv (qc-relatedness).")
+@preset_option
+@override_option
 @click.option("--mode", type=click.Choice(["gate", "warn"]), default="gate", show_default=True)
 @click.option(
     "--keep",
@@ -737,6 +746,11 @@ def qc_relatedness(
     help="Which sample of a duplicate group is kept.",
 )
 @click.option("--summary", type=out_path, required=True, help="summary.tsv to write.")
+@click.option(
+    "--exported",
+    type=out_path,
+    help="exported.tsv to write: sample and pseudonym of each sample the export holds.",
+)
 @click.option(
     "--json-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -753,6 +767,7 @@ def qc_gate(
     mode: str,
     keep: str,
     summary: Path,
+    exported: Path | None,
     json_dir: Path | None,
 ) -> None:
     """PASS/WARN/FAIL per sample with reasons, from the QC JSONs, identity and a preset."""
@@ -769,9 +784,139 @@ def qc_gate(
         keep=keep,
         summary=summary,
         json_dir=json_dir,
+        exported=exported,
     )
     counts = {s: sum(1 for d in decisions if d.status == s) for s in ("PASS", "WARN", "FAIL")}
     click.echo(f"wrote {summary}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+@main.command("qc-report-content")
+@click.argument("summary", type=existing_file)
+@click.argument("metrics", nargs=-1, required=True, type=existing_file)
+@click.option("--relatedness", type=existing_file, help="relatedness.tsv (qc-relatedness).")
+@preset_option
+@override_option
+@click.option(
+    "--names",
+    type=click.Choice(["pseudonym", "sheet"]),
+    default="pseudonym",
+    show_default=True,
+    help="Sample names in the report (qc.report_sample_names).",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for the *_mqc files and names.tsv (MultiQC --replace-names).",
+)
+@reports_errors
+def qc_report_content(
+    summary: Path,
+    metrics: tuple[Path, ...],
+    relatedness: Path | None,
+    preset: str,
+    overrides: tuple[str, ...],
+    names: str,
+    out_dir: Path,
+) -> None:
+    """genopass's section of the MultiQC report (custom content) from the gate's summary.tsv
+    and the samples' final QC JSONs (METRICS)."""
+    from genopass.qc.multiqc import write_report_content
+    from genopass.qc.presets import load_preset, parse_overrides
+
+    written = write_report_content(
+        summary,
+        list(metrics),
+        relatedness,
+        load_preset(preset, parse_overrides(overrides)),
+        out_dir,
+        names=names,
+    )
+    click.echo(f"wrote {len(written)} files to {out_dir}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--fasta",
+    type=existing_file,
+    help="Reference (.fai beside it): contig lengths "
+    "and normalisation are checked against it (default lengths: GRCh38).",
+)
+@click.option(
+    "--level",
+    type=click.Choice(["vcf", "export"]),
+    help="vcf: the input check the "
+    "workflow runs; export: also the export contract (default for an export folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option(
+    "--max-shown",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Problems shown of each kind (all are counted).",
+)
+@click.option(
+    "--malformed",
+    type=out_path,
+    help="Write 'ordinal TAB defect' of each malformed "
+    "record of one VCF (the input of 'genopass harmonise --malformed'); those records "
+    "are then rejected, not an error; only a refused file exits 1.",
+)
+@click.option("--describe", is_flag=True, help="Print the GDI validator description and exit.")
+@click.option(
+    "--gdi",
+    is_flag=True,
+    help="Run the GDI validation-framework contract: read "
+    "INPUT/input.json, write OUTPUT/result.json.",
+)
+@click.option(
+    "--gdi-input",
+    type=click.Path(path_type=Path),
+    help="GDI input root (default /mnt/input, or $GENOPASS_GDI_INPUT).",
+)
+@click.option(
+    "--gdi-output",
+    type=click.Path(path_type=Path),
+    help="GDI output root (default /mnt/output, or $GENOPASS_GDI_OUTPUT).",
+)
+@reports_errors
+def validate(
+    paths: tuple[Path, ...],
+    fasta: Path | None,
+    level: str | None,
+    as_json: bool,
+    max_shown: int,
+    malformed: Path | None,
+    describe: bool,
+    gdi: bool,
+    gdi_input: Path | None,
+    gdi_output: Path | None,
+) -> None:
+    """Check VCFs, Parquet folders or export folders: exit 0 valid, 1 invalid, 2 cannot run."""
+    import json
+
+    from genopass.errors import UsageError
+    from genopass.validate import validate_paths
+
+    if describe or gdi:
+        from genopass.validate import gdi as contract
+
+        if describe:
+            click.echo(json.dumps(contract.DESCRIPTION, indent=2))
+            return
+        sys.exit(contract.run_contract(gdi_input, gdi_output))
+    if not paths:
+        raise UsageError("give a VCF, a Parquet folder or an export folder to check")
+    report = validate_paths(list(paths), level, fasta, keep=max_shown, malformed=malformed)
+    click.echo(report.as_json() if as_json else "\n".join(report.lines()))
+    if malformed is not None:
+        refused = any(
+            not kind.startswith("malformed:") for (lvl, kind) in report.counts if lvl == "error"
+        )
+        sys.exit(1 if refused else 0)
+    sys.exit(0 if report.valid else 1)
 
 
 @main.command("demo-data")

@@ -11,6 +11,7 @@ import yaml
 from genopass.errors import InputError, UsageError
 from genopass.inputs.config import load_config, load_schema, workflow_config
 from genopass.paths import REPO_ROOT
+from genopass.qc.presets import check_qc_config
 
 MINIMAL_CONFIG = {
     "samples": "config/samples.tsv",
@@ -39,7 +40,14 @@ def test_defaults_are_the_schema_s() -> None:
         "reads": {"aligner": "bwa", "caller": "bcftools"},
         "harmonise": {"non_primary_contigs": "reject"},
         "pseudonymisation": {"key_file": None},
-        "qc": {"preset": "permissive", "mode": "gate", "overrides": {}},
+        "qc": {
+            "preset": "permissive",
+            "mode": "gate",
+            "overrides": {},
+            "keep_duplicate": "first",
+            "panel": None,
+            "report_sample_names": "pseudonym",
+        },
         "export": {
             "dataset": "demo",
             "min_cell_count": 5,
@@ -122,20 +130,32 @@ def test_info_keep_takes_info_ids() -> None:
 # --- keys of features that do not exist yet ------------------------------------------------------
 
 
-def test_qc_preset_other_than_permissive() -> None:
-    message = config_error({**MINIMAL_CONFIG, "qc": {"preset": "qatar"}}, label="my.yaml")
-    assert message == (
-        "my.yaml: key 'qc.preset': 'qatar' is not one of ['permissive'] (the QC threshold "
-        "preset; only permissive exists so far, the programmes' presets come with the QC step)"
+def qc_error(qc: dict) -> str:
+    """The message of a config whose qc keys the QC stage refuses (as the workflow checks)."""
+    with pytest.raises(InputError) as excinfo:
+        load_config({**MINIMAL_CONFIG, "qc": qc}, label="my.yaml", checks=[check_qc_config])
+    return str(excinfo.value)
+
+
+def test_qc_unknown_preset() -> None:
+    assert qc_error({"preset": "qatar"}) == (
+        "my.yaml: key 'qc.preset': unknown preset 'qatar'; choose one of gel, permissive, qphi "
+        "or give a preset YAML file"
     )
 
 
-def test_qc_overrides() -> None:
-    message = config_error({**MINIMAL_CONFIG, "qc": {"overrides": {"pct_autosomes_15x": 90}}})
-    assert message == (
-        "config: key 'qc.overrides': QC thresholds are not implemented yet, so pct_autosomes_15x "
-        "cannot be set; remove the key (or set it to {})"
+def test_qc_overrides_are_checked() -> None:
+    assert qc_error({"overrides": {"pct_autosome_15x": 90}}).startswith(
+        "my.yaml: key 'qc.overrides.pct_autosome_15x': unknown metric ID 'pct_autosome_15x'"
     )
+    assert qc_error({"preset": "gel", "overrides": {"pct_autosomes_15x": "lots"}}) == (
+        "my.yaml: key 'qc.overrides.pct_autosomes_15x': 'lots' is not a number or a mapping "
+        "of bounds"
+    )
+    config = {**MINIMAL_CONFIG, "qc": {"preset": "gel", "overrides": {"pct_autosomes_15x": 90}}}
+    assert load_config(config, checks=[check_qc_config])["qc"]["overrides"] == {
+        "pct_autosomes_15x": 90
+    }
 
 
 def test_encryption_recipient_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

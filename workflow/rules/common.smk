@@ -9,6 +9,7 @@ from genopass.errors import GenopassError
 from genopass.export.pseudonym import load_key, pseudonym
 from genopass.inputs.alignments import OFFLINE_REF_PATH
 from genopass.inputs.plan import load_plan
+from genopass.qc.multiqc import FILES as REPORT_CONTENT
 
 ##### the plan #####
 
@@ -48,12 +49,13 @@ wildcard_constraints:
 
 
 def get_final_output():
-    """The export, its private map, the accounting and the QC of every reads sample."""
+    """The export, its private map, the accounting, the QC gate and its report."""
     return [
         rules.export_manifest.output[0],
         rules.write_pseudonyms.output[0],
         rules.summarise_accounting.output[0],
-        *[path for sample in PLAN.reads_samples for path in get_reads_qc(sample)],
+        *rules.gate_samples.output,
+        rules.multiqc.output[0],
     ]
 
 
@@ -190,3 +192,141 @@ def get_harmonised_vcf(wildcards):
         "vcf": expand(outputs.vcf, sample=sample)[0],
         "tbi": expand(outputs.tbi, sample=sample)[0],
     }
+
+
+##### export #####
+
+
+def exported_pseudonyms():
+    """Pseudonyms of the samples the export holds, sorted: the one list every export rule uses,
+    those that the QC gate keeps (results/qc/exported.tsv of checkpoint gate_samples). Call it
+    from input functions only: Snakemake re-evaluates them once the checkpoint has run."""
+    return PLAN.exported_pseudonyms(checkpoints.gate_samples.get().output.exported)
+
+
+def get_exported_vcfs(wildcards):
+    """Each exported sample's VCF and index."""
+    pseudonyms = exported_pseudonyms()
+    outputs = rules.export_vcf.output
+    return {
+        "vcfs": expand(outputs.vcf, pseudonym=pseudonyms),
+        "tbis": expand(outputs.tbi, pseudonym=pseudonyms),
+    }
+
+
+def cohort_blocks():
+    """pseudonym -> the gVCF reference blocks of its sample (empty for a variants-only VCF)."""
+    blocks = rules.harmonise_vcf.output.blocks
+    return {
+        pseudonym: expand(blocks, sample=PLAN.of_pseudonym(pseudonym).sample)[0]
+        for pseudonym in exported_pseudonyms()
+    }
+
+
+def get_cohort_blocks(wildcards):
+    return list(cohort_blocks().values())
+
+
+def get_cohort_blocks_options(wildcards):
+    """``--blocks PSEUDONYM=PATH`` of ``genopass cohort``, one per exported sample."""
+    return " ".join(
+        f"--blocks {shlex.quote(f'{pseudonym}={path}')}"
+        for pseudonym, path in cohort_blocks().items()
+    )
+
+
+def get_crate_inputs(wildcards):
+    """The delivered files of the exported samples and the reference: the RO-Crate records
+    them by checksum."""
+    return [*PLAN.input_files(exported_pseudonyms()), REFERENCE]
+
+
+def get_crate_input_options(wildcards, input):
+    return " ".join(f"--input {shlex.quote(str(path))}" for path in input.inputs)
+
+
+def get_encrypted(wildcards):
+    """The Crypt4GH copies, when export.encrypt.recipients names any."""
+    return rules.encrypt_export.output if PLAN.export_settings.recipients else []
+
+
+##### QC #####
+
+# Bioconda's Picard is `picard`, Debian's `PicardCommandLine`.
+PICARD = "$(command -v picard || echo PicardCommandLine)"
+
+
+def get_sample_harmonised_vcf(wildcards):
+    outputs = rules.harmonise_vcf.output
+    return {
+        "vcf": expand(outputs.vcf, sample=wildcards.sample)[0],
+        "tbi": expand(outputs.tbi, sample=wildcards.sample)[0],
+    }
+
+
+def get_pseudonym(wildcards):
+    return PLAN.samples[wildcards.sample].pseudonym
+
+
+def get_qc_metrics_inputs(wildcards):
+    """The harmonised VCF and its accounting, the frequencies of the contamination estimate
+    (qc.panel, or the run's cohort), and for a reads sample its tools' QC outputs."""
+    sample = wildcards.sample
+    inputs = {
+        **get_sample_harmonised_vcf(wildcards),
+        "accounting": expand(rules.harmonise_vcf.output.accounting, sample=sample)[0],
+        "autosomes": TARGET_AUTOSOMES,
+    }
+    if PLAN.qc.panel:
+        inputs["panel"] = PLAN.qc.panel
+    else:
+        inputs["cohort"] = rules.write_qc_cohort.output.vcf
+    if PLAN.samples[sample].from_reads:
+        tools = {
+            "wgs_metrics": rules.picard_collect_wgs_metrics,
+            "quality_yield": rules.picard_collect_quality_yield_metrics,
+            "samtools_stats": rules.samtools_stats,
+            "mosdepth_summary": rules.mosdepth,
+        }
+        for name, rule in tools.items():
+            inputs[name] = expand(rule.output[0], sample=sample)[0]
+        inputs["fastp"] = [
+            get_fastp_json(sample, unit.unit) for unit in PLAN.samples[sample].fastq
+        ]
+    return inputs
+
+
+QC_METRICS_OPTIONS = {
+    "panel": "--panel",
+    "cohort": "--cohort",
+    "wgs_metrics": "--wgs-metrics",
+    "quality_yield": "--quality-yield",
+    "samtools_stats": "--samtools-stats",
+    "mosdepth_summary": "--mosdepth-summary",
+    "fastp": "--fastp",
+}
+
+
+def get_qc_metrics_options(wildcards, input):
+    """``genopass qc-metrics`` options of the inputs the sample has."""
+    options = []
+    for name, option in QC_METRICS_OPTIONS.items():
+        if name in input.keys():
+            paths = [input[name]] if isinstance(input[name], str) else input[name]
+            options += [f"{option} {shlex.quote(str(path))}" for path in paths]
+    return " ".join(options)
+
+
+def get_report_inputs(wildcards):
+    """What MultiQC reads: every reads sample's tool QC (fastp, samtools, mosdepth, Picard),
+    every sample's bcftools stats, and genopass's custom-content files."""
+    picard = [
+        rules.picard_collect_wgs_metrics,
+        rules.picard_collect_quality_yield_metrics,
+    ]
+    tools = [
+        *[path for sample in PLAN.reads_samples for path in get_reads_qc(sample)],
+        *expand([rule.output[0] for rule in picard], sample=PLAN.reads_samples),
+        *expand(rules.bcftools_stats.output[0], sample=PLAN.sample_ids),
+    ]
+    return {"tools": tools, "genopass": rules.write_report_content.output.tables}

@@ -10,7 +10,7 @@ Keys of features that do not exist yet are refused unless they say "off", naming
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -71,10 +71,21 @@ NO_CONFIG = (
 """The message of a run without a config (the Snakefile names no config file of its own)."""
 
 
-def load_config(source: Path | str | Mapping[str, Any], label: str | None = None) -> dict[str, Any]:
+ConfigCheck = Callable[[Mapping[str, Any], str], None]
+"""A later stage's check of its keys, ``(config, label) -> None``, raising InputError naming
+``label`` and the key (the QC stage's: :func:`genopass.qc.presets.check_qc_config`, which loads
+``qc.preset`` with ``qc.overrides``); the caller passes it, as this stage imports no later one."""
+
+
+def load_config(
+    source: Path | str | Mapping[str, Any],
+    label: str | None = None,
+    checks: Sequence[ConfigCheck] = (),
+) -> dict[str, Any]:
     """Read (if a path) and validate the config; return a copy with defaults filled in.
 
-    ``label`` names the config in messages (default: its path, or "config" for a mapping).
+    ``label`` names the config in messages (default: its path, or "config" for a mapping);
+    ``checks`` run after the schema, on the filled config.
     Raises InputError naming the file, the key and the bad value.
     """
     if isinstance(source, Mapping):
@@ -86,10 +97,16 @@ def load_config(source: Path | str | Mapping[str, Any], label: str | None = None
     if error is not None:
         raise InputError(f"{label}: {describe_config_error(error)}")
     _refuse_unimplemented(config, label)
+    for check in checks:
+        check(config, label)
     return config
 
 
-def workflow_config(config: Mapping[str, Any], configfiles: Sequence[Path | str]) -> dict[str, Any]:
+def workflow_config(
+    config: Mapping[str, Any],
+    configfiles: Sequence[Path | str],
+    checks: Sequence[ConfigCheck] = (),
+) -> dict[str, Any]:
     """The workflow's config (from ``--configfile`` and ``--config``), checked, with defaults.
 
     An empty config is a UsageError saying how to give one; the rest is :func:`load_config`,
@@ -98,7 +115,7 @@ def workflow_config(config: Mapping[str, Any], configfiles: Sequence[Path | str]
     if not config:
         raise UsageError(NO_CONFIG)
     label = ", ".join(_shown_path(path) for path in configfiles) or "--config"
-    return load_config(config, label=label)
+    return load_config(config, label=label, checks=checks)
 
 
 def _shown_path(path: Path | str) -> str:
@@ -112,13 +129,6 @@ def _shown_path(path: Path | str) -> str:
 
 def _refuse_unimplemented(config: Mapping[str, Any], label: str) -> None:
     """Keys the schema accepts whose features do not exist yet must say "off" (no silent no-op)."""
-    overrides = config["qc"]["overrides"]
-    if overrides:
-        raise InputError(
-            f"{label}: key 'qc.overrides': QC thresholds are not implemented yet, so "
-            f"{', '.join(sorted(map(str, overrides)))} cannot be set; remove the key "
-            f"(or set it to {{}})"
-        )
     recipients = config["export"]["encrypt"]["recipients"]
     missing = [recipient for recipient in recipients if not Path(recipient).is_file()]
     if missing:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shlex
@@ -127,6 +128,37 @@ class Liftover:
 
 
 @dataclass(frozen=True)
+class QcPlan:
+    """The config's ``qc`` keys (checked by the QC stage when the workflow loads the config)."""
+
+    preset: str = "permissive"
+    mode: str = "gate"
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    keep_duplicate: str = "first"
+    panel: str | None = None
+    report_sample_names: str = "pseudonym"
+
+    @property
+    def gate_options(self) -> str:
+        """``--preset --mode --keep`` and the overrides, for ``genopass qc-gate``."""
+        options = ["--mode", self.mode, "--keep", self.keep_duplicate]
+        return self._thresholds_options() + " " + " ".join(map(shlex.quote, options))
+
+    @property
+    def report_options(self) -> str:
+        """``--preset``, the overrides and ``--names``, for ``genopass qc-report-content``."""
+        return f"{self._thresholds_options()} --names {shlex.quote(self.report_sample_names)}"
+
+    def _thresholds_options(self) -> str:
+        """``--preset P`` and one ``--override METRIC=VALUE`` per override (VALUE as JSON, which
+        the CLI reads as YAML)."""
+        options = ["--preset", self.preset]
+        for metric, value in self.overrides.items():
+            options += ["--override", f"{metric}={json.dumps(value)}"]
+        return " ".join(shlex.quote(option) for option in options)
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything the rules ask, answered from the config and the sheets (see the module)."""
 
@@ -144,6 +176,7 @@ class Plan:
     info_keep: tuple[str, ...]
     format_keep: tuple[str, ...]
     samples: Mapping[str, SamplePlan]
+    qc: QcPlan = field(default_factory=lambda: QcPlan())
     # sample -> build of a BAM/CRAM, filled when first asked (reading its header at most once)
     _alignment_builds: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     # FASTA -> its contigs, filled when first asked (from its .fai)
@@ -381,6 +414,14 @@ def load_plan(
         info_keep=tuple(config["export"].get("info_keep", [])),
         format_keep=tuple(config["export"].get("format_keep", [])),
         samples=_sample_plans(sheets, pseudonymise),
+        qc=QcPlan(
+            preset=config["qc"]["preset"],
+            mode=config["qc"]["mode"],
+            overrides=dict(config["qc"]["overrides"]),
+            keep_duplicate=config["qc"]["keep_duplicate"],
+            panel=config["qc"]["panel"],
+            report_sample_names=config["qc"]["report_sample_names"],
+        ),
     )
     check_vcf_builds(sheets.units, target_name=plan.reference_name, liftover=liftover)
     _check_reference_names(plan)

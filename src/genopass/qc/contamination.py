@@ -129,6 +129,10 @@ def sample_contamination(
             f"{frequencies}: no INFO/AF or INFO/AC+AN in its header; give a sites VCF with "
             f"allele frequencies (genopass qc-cohort writes one)"
         )
+    if not _has_format_ad(vcf):
+        return Contamination(
+            None, 0, "the VCF has no FORMAT/AD (read counts per allele): nothing to estimate from"
+        )
     wanted = [t for t in ("AF", "AC", "AN") if t in tags]
     annotate = [
         "bcftools",
@@ -182,6 +186,16 @@ def sample_contamination(
                 n.append(int(counts[0]) + int(counts[1]))
                 p.append(freq)
     return estimate(np.array(k), np.array(n), np.array(p), error=error, min_sites=min_sites)
+
+
+def _has_format_ad(vcf: Path | str) -> bool:
+    import pysam
+
+    try:
+        with pysam.VariantFile(str(vcf)) as handle:
+            return "AD" in handle.header.formats
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{vcf}: cannot read the VCF: {exc}") from None
 
 
 def _frequency_tags(frequencies: Path | str) -> set[str]:

@@ -238,6 +238,21 @@ def write_summary(
                 )
 
 
+EXPORTED_COLUMNS = ("sample", "pseudonym")
+
+
+def write_exported(decisions: Sequence[Decision], out: Path | str) -> None:
+    """exported.tsv: the samples the export holds (sample, pseudonym), in sheet order; the
+    contract of the export rules (a header line only when the gate keeps none)."""
+    with atomic_output(out) as tmp:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+            writer.writerow(EXPORTED_COLUMNS)
+            for d in decisions:
+                if d.exported:
+                    writer.writerow([d.sample.sample, d.sample.pseudonym])
+
+
 def run_gate(
     metrics_files: Sequence[Path | str],
     *,
@@ -249,9 +264,11 @@ def run_gate(
     keep: str,
     summary: Path | str,
     json_dir: Path | str | None = None,
+    exported: Path | str | None = None,
 ) -> list[Decision]:
-    """Read every sample's QC JSON and the run's relatedness, decide, write summary.tsv and
-    (to ``json_dir``) each sample's final ``<sample>.qc.json`` with its gate decision."""
+    """Read every sample's QC JSON and the run's relatedness, decide, write summary.tsv, (to
+    ``exported``) exported.tsv and (to ``json_dir``) each sample's final ``<sample>.qc.json``
+    with its gate decision."""
     from dataclasses import replace
 
     from genopass.inputs.sheets import read_samples
@@ -277,6 +294,8 @@ def run_gate(
     rows = read_relatedness(relatedness_tsv) if relatedness_tsv else []
     decisions = decide(samples, qcs, rows, preset, mode=mode, keep=keep)
     write_summary(decisions, qcs, summary)
+    if exported is not None:
+        write_exported(decisions, exported)
     if json_dir is not None:
         for d in decisions:
             qc = replace(

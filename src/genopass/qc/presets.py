@@ -185,6 +185,22 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def check_qc_config(config: Mapping, label: str) -> None:
+    """The config's ``qc`` keys (preset, overrides) load: an unknown preset, a preset file that
+    does not parse, an unknown metric ID or a malformed threshold is an InputError naming the
+    config and the key. Passed to :func:`genopass.inputs.config.workflow_config` by the
+    workflow (the inputs stage does not import the QC stage)."""
+    qc = config.get("qc") or {}
+    try:
+        load_preset(qc.get("preset", "permissive"), qc.get("overrides") or {})
+    except InputError as exc:
+        message = str(exc)
+        key, sep, rest = message.partition(": ")
+        if sep and key.startswith("qc."):
+            raise InputError(f"{label}: key '{key}': {rest}") from None
+        raise InputError(f"{label}: key 'qc.preset': preset file {message}") from None
+
+
 def parse_overrides(values: Sequence[str]) -> dict[str, object]:
     """``METRIC=VALUE`` options (VALUE a number or a YAML mapping) -> qc.overrides."""
     overrides: dict[str, object] = {}
