@@ -113,6 +113,12 @@ def main(verbose: bool) -> None:
     type=out_path,
     help="gVCF reference blocks as BED (.bed.gz + .tbi); written empty for a plain VCF.",
 )
+@click.option(
+    "--malformed",
+    type=existing_file,
+    help="Malformed records to reject (ordinal TAB defect, from 'genopass validate --level vcf "
+    "--malformed'): each goes to the rejects as malformed:<defect>.",
+)
 @threads_option
 @reports_errors
 def harmonise(
@@ -130,10 +136,14 @@ def harmonise(
     liftover_chain: Path | None,
     liftover_build: str,
     blocks: Path | None,
+    malformed: Path | None,
     threads: int,
 ) -> None:
     """Harmonise one VCF/BCF (or gVCF) to the target reference, lifting it over if needed."""
     from genopass.harmonise.stream import HarmoniseOptions, harmonise_vcf
+    from genopass.inputs.vcfcheck import check_file_header
+
+    check_file_header(vcf)  # a file that cannot be trusted: one line saying why
 
     if (liftover_fasta is None) != (liftover_chain is None):
         raise click.UsageError("--liftover-fasta and --liftover-chain go together: give both")
@@ -158,6 +168,7 @@ def harmonise(
             build=build,
             liftover=liftover,
             blocks=blocks,
+            malformed=malformed,
         ),
     )
     click.echo(result.summary())
@@ -833,6 +844,90 @@ def qc_report_content(
         names=names,
     )
     click.echo(f"wrote {len(written)} files to {out_dir}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--fasta",
+    type=existing_file,
+    help="Reference (.fai beside it): contig lengths "
+    "and normalisation are checked against it (default lengths: GRCh38).",
+)
+@click.option(
+    "--level",
+    type=click.Choice(["vcf", "export"]),
+    help="vcf: the input check the "
+    "workflow runs; export: also the export contract (default for an export folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option(
+    "--max-shown",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Problems shown of each kind (all are counted).",
+)
+@click.option(
+    "--malformed",
+    type=out_path,
+    help="Write 'ordinal TAB defect' of each malformed "
+    "record of one VCF (the input of 'genopass harmonise --malformed'); those records "
+    "are then rejected, not an error; only a refused file exits 1.",
+)
+@click.option("--describe", is_flag=True, help="Print the GDI validator description and exit.")
+@click.option(
+    "--gdi",
+    is_flag=True,
+    help="Run the GDI validation-framework contract: read "
+    "INPUT/input.json, write OUTPUT/result.json.",
+)
+@click.option(
+    "--gdi-input",
+    type=click.Path(path_type=Path),
+    help="GDI input root (default /mnt/input, or $GENOPASS_GDI_INPUT).",
+)
+@click.option(
+    "--gdi-output",
+    type=click.Path(path_type=Path),
+    help="GDI output root (default /mnt/output, or $GENOPASS_GDI_OUTPUT).",
+)
+@reports_errors
+def validate(
+    paths: tuple[Path, ...],
+    fasta: Path | None,
+    level: str | None,
+    as_json: bool,
+    max_shown: int,
+    malformed: Path | None,
+    describe: bool,
+    gdi: bool,
+    gdi_input: Path | None,
+    gdi_output: Path | None,
+) -> None:
+    """Check VCFs, Parquet folders or export folders: exit 0 valid, 1 invalid, 2 cannot run."""
+    import json
+
+    from genopass.errors import UsageError
+    from genopass.validate import validate_paths
+
+    if describe or gdi:
+        from genopass.validate import gdi as contract
+
+        if describe:
+            click.echo(json.dumps(contract.DESCRIPTION, indent=2))
+            return
+        sys.exit(contract.run_contract(gdi_input, gdi_output))
+    if not paths:
+        raise UsageError("give a VCF, a Parquet folder or an export folder to check")
+    report = validate_paths(list(paths), level, fasta, keep=max_shown, malformed=malformed)
+    click.echo(report.as_json() if as_json else "\n".join(report.lines()))
+    if malformed is not None:
+        refused = any(
+            not kind.startswith("malformed:") for (lvl, kind) in report.counts if lvl == "error"
+        )
+        sys.exit(1 if refused else 0)
+    sys.exit(0 if report.valid else 1)
 
 
 @main.command("demo-data")

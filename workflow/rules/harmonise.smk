@@ -29,10 +29,28 @@ rule write_pseudonyms:
         " > {log:q} 2>&1"
 
 
+# The strict input check (docs/validation.md): a file that cannot be trusted stops here with
+# one line; malformed records are listed, and harmonise_vcf rejects them as malformed:<defect>.
+rule check_vcf:
+    input:
+        get_harmonise_input,
+    output:
+        OUTDIR / "harmonise" / "check_vcf" / "{sample}.malformed.tsv",
+    log:
+        LOGS / "check_vcf" / "{sample}.log",
+    benchmark:
+        BENCHMARKS / "check_vcf" / "{sample}.tsv"
+    conda:
+        "../../envs/genopass.yaml"
+    shell:
+        "genopass validate --level vcf {input:q} --malformed {output:q} > {log:q} 2>&1"
+
+
 rule harmonise_vcf:
     input:
         unpack(get_liftover_files),
         vcf=get_harmonise_input,
+        malformed=rules.check_vcf.output[0],
         fasta=REFERENCE,
         fai=rules.samtools_faidx.output[0],
     output:
@@ -60,7 +78,7 @@ rule harmonise_vcf:
         " --sample {params.sample:q} --build {params.build:q} {params.options}"
         " --out {output.vcf:q} --rejects {output.rejects:q}"
         " --accounting {output.accounting:q} --blocks {output.blocks:q}"
-        " --threads {threads}"
+        " --malformed {input.malformed:q} --threads {threads}"
         " > {log:q} 2>&1"
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from genopass.errors import GenopassError
-from genopass.harmonise.reasons import DUPLICATE, REASONS, STEP_REASONS
+from genopass.harmonise.reasons import DUPLICATE, REASONS, STEP_REASONS, reason_class
 from genopass.io import read_tsv
 from genopass.tools import PipelineError, run_tool
 
@@ -237,7 +237,7 @@ def measure(
     rejected: Counter[tuple[str, str]] = Counter()
     codes = rows["reason_code"][~is_duplicate], rows["step_code"][~is_duplicate]
     for reason, step in zip(*codes, strict=True):
-        rejected[(str(rows["step"][step]), str(rows["reason"][reason]))] += 1
+        rejected[(str(rows["step"][step]), reason_class(str(rows["reason"][reason])))] += 1
     only_duplicates = np.unique(duplicate_numbers)
     only_duplicates = only_duplicates[(where[only_duplicates] & IN_OUTPUT) == 0]
     if len(only_duplicates):

@@ -15,6 +15,10 @@ LIFTOVER_AMBIGUOUS = "liftover_ambiguous"  # several chains, or a span across a 
 UNSUPPORTED_ALLELE = "unsupported_allele"  # symbolic alleles the liftover cannot place
 REF_MISMATCH = "ref_mismatch"  # REF differs from the reference and no swap is justified
 DUPLICATE = "duplicate"  # the same allele (symbolic: with END/SVLEN/CN) already in the output
+# The input check (genopass.inputs.vcfcheck) found the record malformed; the rejects' INFO names
+# the defect, "malformed:<defect>" (malformed:gt_allele_out_of_range...), the accounting counts
+# them all in one column.
+MALFORMED = "malformed"
 
 # The reasons each step can give, in the order of the accounting table's columns.
 STEP_REASONS: dict[str, tuple[str, ...]] = {
@@ -35,7 +39,14 @@ STEP_REASONS: dict[str, tuple[str, ...]] = {
         INVALID_ALLELE,
         REF_MISMATCH,
         DUPLICATE,
+        MALFORMED,
     ),
 }
 # Every reason code once, in step order.
 REASONS: tuple[str, ...] = tuple(dict.fromkeys(r for rs in STEP_REASONS.values() for r in rs))
+
+
+def reason_class(reason: str) -> str:
+    """The accounting column of a reject's reason: ``malformed:<defect>`` counts as
+    ``malformed``, every other reason as itself."""
+    return MALFORMED if reason.startswith(MALFORMED + ":") else reason

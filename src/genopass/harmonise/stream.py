@@ -121,6 +121,13 @@ BEGIN {
         if (f[2] != "") { n_targets++; targets[n_targets] = f[2]; length_of[f[2]] = f[4] }
     }
     close(contigs)
+    # ordinal<TAB>defect of the records the input check found malformed (an empty file: none)
+    if (malformed_list != "") {
+        while ((getline line < malformed_list) > 0) {
+            split(line, f, "\t"); malformed[f[1]] = f[2]
+        }
+        close(malformed_list)
+    }
 }
 /^##contig=<ID=/ {
     id = substr($0, 14); match(id, /[,>]/); id = substr(id, 1, RSTART - 1)
@@ -142,6 +149,7 @@ BEGIN {
 }
 {
     records++
+    if (!numbered && (records in malformed)) { reject_malformed(); next }
     if (wide) {
         # the first eight columns without splitting the sample columns (a cohort has thousands)
         if (!match($0, /^[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*/)) {
@@ -195,6 +203,18 @@ function record(chrom, alt) {
     $1 = chrom; $8 = info8
     if (alt != f[5]) $5 = alt
     return $0
+}
+# A malformed record to the rejects, made readable (the whole line is in the input at its
+# source number): CHROM, POS (its leading digits), ID, REF and ALT as read, bytes outside
+# printable ASCII as "?", no QUAL/FILTER/samples.
+function reject_malformed(   n, g, i, pos) {
+    n = split($0, g, "\t")
+    for (i = 1; i <= 5; i++) { if (i > n) g[i] = "."; gsub(/[^!-~]/, "?", g[i]) }
+    pos = g[2] + 0
+    if (g[1] == "" || g[1] == "?") g[1] = "."
+    print records "\t" g[1] "\t" pos "\t0" > sites
+    print "malformed:" malformed[records] "\t" g[1] "\t" pos "\t" g[3] "\t" g[4] "\t" g[5] \
+        "\t.\t.\tGENOPASS_SOURCE=" records > rejects
 }
 END { print records + 0 > count }
 """
@@ -250,6 +270,7 @@ class HarmoniseOptions:
     build: str = AUTO  # the input's declared build (GRCh37, GRCh38) or auto
     liftover: tuple[LiftoverSource, ...] = ()  # builds that can be lifted to the target
     blocks: Path | None = None  # gVCF reference blocks (BED + source number, bgzipped + .tbi)
+    malformed: Path | None = None  # ordinal<TAB>defect of malformed records (genopass validate)
 
 
 @dataclass(frozen=True)
@@ -360,6 +381,7 @@ class HarmoniseJob:
     def run(self) -> Accounting:
         self.build = self.source_build()
         if self.build != self.options.reference_name:
+            self.refuse_malformed_liftover()
             self.lift_over()
         plan = self.plan_contigs()
         stream = self.stream(plan)
@@ -435,6 +457,20 @@ class HarmoniseJob:
 
         declared = self.options.reference_name if self.options.build == AUTO else self.options.build
         decide_build(self.evidence, declared, self.vcf)
+
+    def refuse_malformed_liftover(self) -> None:
+        """The liftover reads records itself: an input to lift with malformed records is
+        refused whole, naming the first (the triage rejects them only on the target build)."""
+        listed = self.options.malformed
+        if not listed or not Path(listed).stat().st_size:
+            return
+        with open(listed) as handle:
+            ordinal, defect = handle.readline().rstrip("\n").split("\t")[:2]
+        raise InputError(
+            f"{self.vcf}: record {ordinal} is malformed ({defect}) and the file is on "
+            f"{self.build}: records to lift over must all be well formed; fix or remove it "
+            f"('genopass validate --level vcf {self.vcf}' lists them all)"
+        )
 
     def lift_over(self) -> None:
         from genopass.harmonise.liftover import Lifter, UndeclaredTagError, lift_vcf
@@ -566,6 +602,7 @@ class HarmoniseJob:
         triage = ["awk", "-v", f"contigs={contigs}", "-v", f"numbered={numbered}"]
         triage += ["-v", f"gvcf={int(self.gvcf)}", "-v", f"definition={SOURCE_DEFINITION}"]
         triage += ["-v", f"wide={self.wide}"]
+        triage += ["-v", f"malformed_list={self.options.malformed or ''}"]
         for name in ("sites", "rejects", "blocks", "count"):
             triage += ["-v", f"{name}={side[name]}"]
         dedup = ["awk", "-v", f"gvcf={int(self.gvcf)}", "-v", f"wide={self.wide}"]
