@@ -15,6 +15,8 @@ from genopass.validate.report import Report
 from genopass.validate.vcf import check_export_vcf, check_input_vcf
 
 MANIFEST = "MANIFEST.tsv"
+# Written after the manifest (it lists the manifest's own checksum): never in it.
+AFTER_MANIFEST = frozenset({"SHA256SUMS"})
 METADATA = "metadata.json"
 VARIANT_COLUMNS = ("chrom", "pos", "ref", "alt", "variant_key", "id", "qual", "filter")
 
@@ -58,7 +60,7 @@ def check_manifest(folder: Path, report: Report) -> None:
                 line=number,
             )
     for _path, relative in listed_files(folder, exclude=manifest):
-        if relative not in listed:
+        if relative not in listed and relative not in AFTER_MANIFEST:
             report.error(manifest, "manifest_unlisted_file", f"{relative} is not in the manifest")
 
 

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pysam
 
+from genopass.export.cohort import COHORT_TAGS
 from genopass.export.vcf import allowed_info
 from genopass.inputs.contigs import is_primary_name
 from genopass.inputs.reference import read_fai
 from genopass.inputs.vcfcheck import FileRefusal, check_vcf
 from genopass.validate.report import Report
 
+COHORT = "cohort.vcf.gz"
 PSEUDONYM = re.compile(r"gp[0-9a-f]{16}")
 # GRCh38 primary assembly lengths (NCBI GCA_000001405.15), checked when no --fasta is given.
 GRCH38_LENGTHS = dict(
@@ -102,7 +104,10 @@ def check_export_vcf(
                     f"sample {sample!r} is not a "
                     f"pseudonym (gp + 16 hexadecimal digits): a local ID?",
                 )
-        extra = sorted(set(header.info) - allowed_info(info_keep) - {"END", "SVTYPE", "SVLEN"})
+        allowed = allowed_info(info_keep) | {"END", "SVTYPE", "SVLEN"}
+        if path.name == COHORT:
+            allowed |= set(COHORT_TAGS)
+        extra = sorted(set(header.info) - allowed)
         if extra:
             report.error(
                 path, "info_not_allowed", f"INFO {', '.join(extra)} outside the export allow-list"
