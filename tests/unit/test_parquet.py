@@ -65,8 +65,12 @@ RECORDS = [
 
 SAMPLES = ("S1", "S2", "S3")
 
+# chrom is dictionary-encoded in the files, as pyarrow reads the hive folder's key (chrom=<c>),
+# so that pandas and pyarrow read the folders; DuckDB, Polars and Spark read a string.
+CHROM_TYPE = pa.dictionary(pa.int32(), pa.string())
+
 VARIANT_TYPES = {
-    "chrom": pa.string(),
+    "chrom": CHROM_TYPE,
     "pos": pa.int64(),
     "ref": pa.string(),
     "alt": pa.string(),
@@ -93,7 +97,7 @@ FIXED_VARIANT_COLUMNS = list(VARIANT_TYPES)[:11]
 
 GENOTYPE_TYPES = {
     "sample": pa.string(),
-    "chrom": pa.string(),
+    "chrom": CHROM_TYPE,
     "pos": pa.int64(),
     "ref": pa.string(),
     "alt": pa.string(),
@@ -102,9 +106,12 @@ GENOTYPE_TYPES = {
     "gq": pa.int32(),
     "ad_ref": pa.int32(),
     "ad_alt": pa.int32(),
+    "alt_count": pa.int8(),
 }
 
 DUCKDB_TYPES = {
+    CHROM_TYPE: "VARCHAR",
+    pa.int8(): "TINYINT",
     pa.string(): "VARCHAR",
     pa.int64(): "BIGINT",
     pa.int32(): "INTEGER",
@@ -193,6 +200,13 @@ def _gt_string(alleles: list[Any]) -> str:
     return ("|" if phased else "/").join(text)
 
 
+def _alt_count(alleles: list[Any]) -> int | None:
+    """ALT alleles of a genotype counted here (cyvcf2: -1 is a missing allele, the last item
+    the phase): None when any allele is missing."""
+    calls = alleles[:-1]
+    return None if any(a < 0 for a in calls) else sum(a > 0 for a in calls)
+
+
 def expected_genotypes(path: Path) -> list[dict[str, Any]]:
     reader = cyvcf2.VCF(str(path))
     rows = []
@@ -216,6 +230,7 @@ def expected_genotypes(path: Path) -> list[dict[str, Any]]:
                     "gq": gq,
                     "ad_ref": None if ad is None else _int(ad[i][0]),
                     "ad_alt": None if ad is None or ad.shape[1] < 2 else _int(ad[i][1]),
+                    "alt_count": _alt_count(alleles),
                 }
             )
     return rows
@@ -286,6 +301,15 @@ def test_genotypes_schema_and_values(vcf: Path, tmp_path: Path, mode: str) -> No
     assert gts[(300, "S3")] == "." and gts[(100, "S3")] == "./."
     assert not [k for k in gts if k[0] == 400]
     assert {"0/0", "0|0"}.isdisjoint(gts.values())
+    # alt_count by hand from RECORDS: het 1, hom-alt 2, haploid ALT 1, any missing allele null
+    counts = {(r["pos"], r["sample"]): r["alt_count"] for r in got}
+    assert counts == {
+        (100, "S1"): 1, (100, "S3"): None,
+        (200, "S1"): None, (200, "S2"): None,
+        (300, "S1"): 1, (300, "S3"): None,
+        (50, "S1"): 2, (50, "S3"): 1,
+        (60, "S2"): 2, (60, "S3"): 1,
+    }  # fmt: skip
 
 
 def test_duckdb_reads_the_hive_layout(vcf: Path, tmp_path: Path, mode: str) -> None:

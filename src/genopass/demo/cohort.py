@@ -453,6 +453,8 @@ class Cohort:
     sites: list[Site]
     genotypes: dict[str, list[Genotype]]  # sheet ID -> one genotype per site
     styles: dict[str, list[Style]] = field(default_factory=dict)  # centre -> per site
+    # sample -> (contaminant, fraction of its reads): the AD of its calls (demo.planted)
+    contamination: dict[str, tuple[str, float]] = field(default_factory=dict)
 
 
 def draw_cohort(rng: random.Random) -> Cohort:
@@ -491,6 +493,29 @@ def _depths(
     return depth, counts
 
 
+def _contaminated(
+    rng: random.Random,
+    alleles: Sequence[int | None],
+    foreign: Sequence[int | None],
+    n_alleles: int,
+    depth: int,
+    fraction: float,
+) -> list[int]:
+    """Allelic depths of ``depth`` reads of which a ``fraction`` come from another person
+    (``foreign``: their alleles in this record's numbering; None: an allele the record lacks,
+    whose reads are not counted), with the same sequencing noise as :func:`_depths`."""
+    own = sorted({a for a in alleles if a is not None})
+    counts = [0] * n_alleles
+    for _ in range(depth):
+        source = foreign if rng.random() < fraction else own
+        allele = rng.choice(list(source))
+        if rng.random() < 0.02:
+            counts[rng.randrange(n_alleles)] += 1  # sequencing error
+        elif allele is not None:
+            counts[allele] += 1
+    return counts
+
+
 def _qual(rng: random.Random, decimals: int) -> str:
     return f"{rng.uniform(30, 1500):.{decimals}f}"
 
@@ -513,7 +538,7 @@ def centre_records(
         renumber = {0: 0} | {a: i for i, a in enumerate(carried, start=1)}
         calls, gts = [], []
         depth_sum = 0
-        for genotype in genotypes:
+        for person, genotype in zip(people, genotypes, strict=True):
             alleles: list[int | None] = [renumber[a] for a in genotype if a is not None]
             # In the cohort file a few calls are missing, as joint calling leaves them.
             if multi and not any(alleles) and rng.random() < 0.04:
@@ -527,6 +552,10 @@ def centre_records(
                 calls.append(f"{gt}:.:.:." if centre.name != "CTR-C" else f"{gt}:.")
                 continue
             depth, counts = _depths(rng, alleles, len(alts) + 1)
+            if person.sample in cohort.contamination:
+                other, fraction = cohort.contamination[person.sample]
+                foreign = [renumber.get(a) for a in cohort.genotypes[other][index]]
+                counts = _contaminated(rng, alleles, foreign, len(alts) + 1, depth, fraction)
             depth_sum += depth
             if centre.name == "CTR-C":
                 calls.append(f"{gt}:{depth}")

@@ -9,7 +9,7 @@ import random
 import tempfile
 from pathlib import Path
 
-from genopass.demo import grch37, reads
+from genopass.demo import grch37, planted, reads
 from genopass.demo.cohort import (
     CENTRE_BY_NAME,
     CENTRES,
@@ -66,6 +66,7 @@ def generate_demo(outdir: Path, seed: int) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)  # the only source of randomness: same seed, same bytes
     cohort = draw_cohort(rng)
+    planted.plant(cohort, seed)  # a duplicate, a parent and child, a contaminated sample
 
     # Build everything in a hidden folder beside the outputs, then move each file into place, so
     # an interrupted run leaves no half-written file under its final name.
@@ -110,6 +111,7 @@ def generate_demo(outdir: Path, seed: int) -> list[Path]:
             write_tsv(path, TRUTH_COLUMNS, truth[person.sample])
             written.append(path)
 
+        written += planted.write_panel(tmp, cohort)  # the population's frequencies: qc.panel
         written += reads.write_reads_demo(tmp, cohort, seed)  # CTR-D: FASTQ of D-001, truth
         # CTR-E: GRCh37 reference, chain to GRCh38, VCFs on GRCh37 and their GRCh38 truth
         written += grch37.write_grch37_demo(tmp, cohort, seed)

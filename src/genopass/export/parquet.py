@@ -20,7 +20,7 @@ import logging
 import shutil
 import tempfile
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -503,7 +503,7 @@ class _Job:
     contig: str
     regions: Path
     query: _Query | None  # None: the tables get no rows (no samples or no GT)
-    outputs: tuple[tuple[Path, pa.Schema], ...]
+    outputs: tuple[tuple[str, Path, pa.Schema], ...]  # table, its part file, its schema
 
 
 def plan_queries(
@@ -566,12 +566,13 @@ class _PartWriter:
 
     def __init__(
         self,
+        table: str,
         path: Path,
         schema: pa.Schema,
         metadata: Callable[[], dict[str, str]],
     ) -> None:
         self.rows = 0
-        self.table = path.parent.parent.name  # <table>/chrom=<contig>/part-0.parquet
+        self.table = table
         self._path = path
         self._schema = schema
         self._metadata = metadata
@@ -654,7 +655,7 @@ def _run_job(
     job: _Job, source: Source, cancel: Cancel, metadata: Callable[[], dict[str, str]]
 ) -> list[int]:
     """Stream one contig through its query into its Parquet file(s); return rows per file."""
-    writers = [_PartWriter(path, schema, metadata) for path, schema in job.outputs]
+    writers = [_PartWriter(*output, metadata) for output in job.outputs]
     try:
         if job.query is not None:
             _stream(job.contig, job.regions, job.query, source, cancel, writers)
@@ -759,9 +760,10 @@ def _read_header(source: Source) -> VcfHeader:
     return parse_header(run_tool(command, about=source.label))
 
 
-def partition_dir(table: str, contig: str) -> Path:
-    """``<table>/chrom=<contig>`` with characters unsafe in paths percent-encoded."""
-    return Path(table) / f"chrom={quote(contig, safe='')}"
+def partition_dir(contig: str) -> Path:
+    """``chrom=<contig>`` (a table's hive folder) with characters unsafe in paths
+    percent-encoded."""
+    return Path(f"chrom={quote(contig, safe='')}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -803,12 +805,10 @@ def vcf_to_parquet(vcfs: Sequence[Path], options: ParquetOptions) -> str:
             }
 
         with (
-            atomic_directory(out) as tmp,
+            _table_folders(out, schemas) as tmp,
             tempfile.TemporaryDirectory(prefix="genopass-regions-") as scratch,
         ):
             regions = {contig: regions_file(Path(scratch), contig) for contig in contigs}
-            for table in schemas:
-                (tmp / table).mkdir()
             # Up to `threads` contigs at once, each with all of its queries running.
             workers = max(1, options.threads) * len(plan)
             jobs = [
@@ -817,7 +817,7 @@ def vcf_to_parquet(vcfs: Sequence[Path], options: ParquetOptions) -> str:
                     regions[contig],
                     query,
                     tuple(
-                        (tmp / partition_dir(t, contig) / "part-0.parquet", schemas[t])
+                        (t, tmp[t] / partition_dir(contig) / "part-0.parquet", schemas[t])
                         for t in tables
                     ),
                 )
@@ -835,6 +835,21 @@ def vcf_to_parquet(vcfs: Sequence[Path], options: ParquetOptions) -> str:
         f"wrote {totals['variants']} variants and {totals['genotypes']} genotype rows "
         f"({len(contigs)} contig{'' if len(contigs) == 1 else 's'}) to {out}"
     )
+
+
+@contextlib.contextmanager
+def _table_folders(out: Path, tables: Iterable[str]) -> Iterator[dict[str, Path]]:
+    """A temporary folder per table; each replaces ``OUT/<table>`` once all are complete. OUT
+    may hold other folders (the export's ``parquet/samples/``), which stay; a failure leaves
+    no OUT that it made."""
+    made = not out.exists()
+    try:
+        with contextlib.ExitStack() as folders:
+            yield {table: folders.enter_context(atomic_directory(out / table)) for table in tables}
+    except BaseException:
+        if made and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
 
 
 @contextlib.contextmanager
