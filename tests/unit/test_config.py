@@ -51,6 +51,9 @@ def test_defaults_are_the_schema_s() -> None:
         "export": {
             "dataset": "demo",
             "min_cell_count": 5,
+            "missing_genotypes": "missing",
+            "include_centre": False,
+            "source_reference": "",
             "info_keep": [],
             "format_keep": [],
             "encrypt": {"recipients": []},
@@ -94,7 +97,8 @@ def test_unknown_key() -> None:
     message = config_error({**MINIMAL_CONFIG, "export": {"datasett": "x"}}, label="my.yaml")
     assert message == (
         "my.yaml: unknown key 'datasett' under 'export'; check the spelling (allowed: dataset, "
-        "encrypt, format_keep, info_keep, min_cell_count)"
+        "encrypt, format_keep, include_centre, info_keep, min_cell_count, missing_genotypes, "
+        "source_reference)"
     )
 
 
@@ -162,20 +166,27 @@ def test_encryption_recipient_missing(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(tmp_path)
     message = config_error({**MINIMAL_CONFIG, "export": {"encrypt": {"recipients": ["a.pub"]}}})
     assert message == (
-        "config: key 'export.encrypt.recipients': public key file a.pub does not exist "
-        f"(relative paths start from the working directory {tmp_path}); Crypt4GH encryption "
-        "is not implemented yet anyway: set recipients to [] (or remove the key)"
+        "config: key 'export.encrypt.recipients' (item 1): public key file a.pub does not exist "
+        f"(relative paths start from the working directory {tmp_path}); give the recipient's "
+        "Crypt4GH public key ('genopass keys NAME' makes a pair)"
     )
 
 
-def test_encryption_not_implemented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_encryption_recipient_is_a_secret_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "a.pub").write_text("key\n")
-    message = config_error({**MINIMAL_CONFIG, "export": {"encrypt": {"recipients": ["a.pub"]}}})
-    assert message == (
-        "config: key 'export.encrypt.recipients': Crypt4GH encryption is not implemented yet, "
-        "so the export cannot be encrypted for a.pub; set recipients to [] (or remove the key)"
+    (tmp_path / "a.pub").write_text("-----BEGIN CRYPT4GH PUBLIC KEY-----\n")
+    (tmp_path / "b.sec").write_text("-----BEGIN CRYPT4GH PRIVATE KEY-----\n")
+    export = {"encrypt": {"recipients": ["a.pub", "b.sec"]}}
+    assert config_error({**MINIMAL_CONFIG, "export": export}) == (
+        "config: key 'export.encrypt.recipients' (item 2): b.sec is a secret key; give the "
+        "recipient's public key (.pub) and keep the secret key with its owner"
     )
+    export = {"encrypt": {"recipients": ["a.pub"]}}
+    loaded = load_config({**MINIMAL_CONFIG, "export": export})["export"]
+    assert loaded["encrypt"]["recipients"] == ["a.pub"]
+    assert (loaded["missing_genotypes"], loaded["include_centre"]) == ("missing", False)
 
 
 # --- the workflow's config -----------------------------------------------------------------------

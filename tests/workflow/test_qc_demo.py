@@ -25,7 +25,10 @@ CLEAN = ["B-002", "B-003", "C-002", "D-001", "E-001", "E-002"]
 @pytest.fixture(scope="module")
 def workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = copy_demo(demo_workspace, tmp_path_factory.mktemp("qc-demo"))
-    proc = genopass_run(work, str(QC / "multiqc_report.html"))
+    config = yaml.safe_load((work / "config/config.yaml").read_text())
+    config["qc"]["panel"] = f"resources/demo/{planted.PANEL_NAME}"  # the demo's population
+    (work / "qc.yaml").write_text(yaml.safe_dump(config))
+    proc = genopass_run(work, str(QC / "multiqc_report.html"), "--configfile", "qc.yaml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return work
 

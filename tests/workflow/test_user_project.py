@@ -195,20 +195,19 @@ def test_encryption_recipient_missing(project: Path) -> None:
     fails_before_any_job(
         project,
         ENCRYPTED,
-        "config.yaml: key 'export.encrypt.recipients': public key file b.pub does not exist "
-        f"(relative paths start from the working directory {project}); Crypt4GH encryption is "
-        "not implemented yet anyway: set recipients to [] (or remove the key)",
+        "config.yaml: key 'export.encrypt.recipients' (item 1): public key file b.pub does not "
+        f"exist (relative paths start from the working directory {project}); give the "
+        "recipient's Crypt4GH public key ('genopass keys NAME' makes a pair)",
     )
 
 
-def test_encryption_not_implemented(project: Path) -> None:
-    (project / "b.pub").write_text("-----BEGIN CRYPT4GH PUBLIC KEY-----\n")
+def test_encryption_recipient_secret_key(project: Path) -> None:
+    (project / "b.pub").write_text("-----BEGIN CRYPT4GH PRIVATE KEY-----\n")
     fails_before_any_job(
         project,
         ENCRYPTED,
-        "config.yaml: key 'export.encrypt.recipients': Crypt4GH encryption is not implemented "
-        "yet, so the export cannot be encrypted for b.pub; set recipients to [] (or remove the "
-        "key)",
+        "config.yaml: key 'export.encrypt.recipients' (item 1): b.pub is a secret key; give the "
+        "recipient's public key (.pub) and keep the secret key with its owner",
     )
 
 

@@ -4,7 +4,7 @@ The schemas are package data (``genopass/resources/schemas/``; ``workflow/schema
 that the Snakefile (through ``snakemake.utils.validate``) and the package, however installed, read
 the very same files. The schema is the only
 source of defaults: a user's config is never merged with the demo's (config/config.yaml).
-Keys of features that do not exist yet are refused unless they say "off", naming the key.
+Files that the schema cannot check (the recipients' public keys) are checked here, naming the key.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def load_config(
     error = first_error(validator("config", fill_defaults=True).iter_errors(config))
     if error is not None:
         raise InputError(f"{label}: {describe_config_error(error)}")
-    _refuse_unimplemented(config, label)
+    _check_recipients(config["export"]["encrypt"]["recipients"], label)
     for check in checks:
         check(config, label)
     return config
@@ -127,22 +127,31 @@ def _shown_path(path: Path | str) -> str:
         return str(path)
 
 
-def _refuse_unimplemented(config: Mapping[str, Any], label: str) -> None:
-    """Keys the schema accepts whose features do not exist yet must say "off" (no silent no-op)."""
-    recipients = config["export"]["encrypt"]["recipients"]
-    missing = [recipient for recipient in recipients if not Path(recipient).is_file()]
-    if missing:
-        raise InputError(
-            f"{label}: key 'export.encrypt.recipients': public key file {missing[0]} does not "
-            f"exist (relative paths start from the working directory {Path.cwd()}); Crypt4GH "
-            f"encryption is not implemented yet anyway: set recipients to [] (or remove the key)"
-        )
-    if recipients:
-        raise InputError(
-            f"{label}: key 'export.encrypt.recipients': Crypt4GH encryption is not implemented "
-            f"yet, so the export cannot be encrypted for {', '.join(recipients)}; set recipients "
-            f"to [] (or remove the key)"
-        )
+CRYPT4GH_SECRET = "PRIVATE KEY"
+"""In the first line of a Crypt4GH (or OpenSSH) secret key file, never of a public key."""
+
+
+def _check_recipients(recipients: Sequence[str], label: str) -> None:
+    """Each of ``export.encrypt.recipients`` is a readable file that is not a secret key."""
+    for number, recipient in enumerate(recipients, start=1):
+        path = Path(recipient)
+        where = f"{label}: key 'export.encrypt.recipients' (item {number})"
+        if not path.is_file():
+            raise InputError(
+                f"{where}: public key file {recipient} does not exist (relative paths start from "
+                f"the working directory {Path.cwd()}); give the recipient's Crypt4GH public key "
+                f"('genopass keys NAME' makes a pair)"
+            )
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                first = handle.readline()
+        except OSError as exc:
+            raise InputError(f"{where}: cannot read {recipient} ({exc.strerror})") from None
+        if CRYPT4GH_SECRET in first:
+            raise InputError(
+                f"{where}: {recipient} is a secret key; give the recipient's public key (.pub) "
+                f"and keep the secret key with its owner"
+            )
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

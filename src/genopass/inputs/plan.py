@@ -57,6 +57,67 @@ READS_KINDS = ("fastq", "bam", "cram")
 
 
 @dataclass(frozen=True)
+class ExportSettings:
+    """The config's ``export`` keys the export rules pass on (beside dataset, info_keep and
+    format_keep), and the run parameters that metadata.json and the RO-Crate record."""
+
+    min_cell_count: int = 5
+    missing_genotypes: str = "missing"
+    include_centre: bool = False
+    recipients: tuple[str, ...] = ()
+    source_reference: str = ""
+    parameters: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def include_centre_option(self) -> str:
+        """``--include-centre`` of ``genopass samples-table``, or nothing."""
+        return "--include-centre" if self.include_centre else ""
+
+    @property
+    def source_reference_option(self) -> str:
+        """``--source-reference URL`` of ``genopass frequencies``, or nothing (its default)."""
+        if not self.source_reference:
+            return ""
+        return f"--source-reference {shlex.quote(self.source_reference)}"
+
+    @property
+    def recipient_options(self) -> str:
+        """One ``--recipient PUB`` of ``genopass encrypt`` per recipient."""
+        return " ".join(f"--recipient {shlex.quote(path)}" for path in self.recipients)
+
+    @property
+    def parameter_options(self) -> str:
+        """One ``--param NAME=VALUE`` of ``genopass metadata``/``crate`` per parameter."""
+        return " ".join(
+            f"--param {shlex.quote(f'{name}={value}')}" for name, value in self.parameters.items()
+        )
+
+
+def export_settings(config: Mapping[str, Any]) -> ExportSettings:
+    """The export settings of a checked config. The parameters hold no paths: the number of
+    recipients, not their keys; a QC preset given as a file by its file name."""
+    export, qc = config["export"], config["qc"]
+    parameters = {
+        "format_keep": ",".join(export["format_keep"]),
+        "include_centre": str(export["include_centre"]).lower(),
+        "info_keep": ",".join(export["info_keep"]),
+        "min_cell_count": str(export["min_cell_count"]),
+        "missing_genotypes": export["missing_genotypes"],
+        "qc_mode": qc["mode"],
+        "qc_preset": Path(qc["preset"]).name,
+        "recipients": str(len(export["encrypt"]["recipients"])),
+    }
+    return ExportSettings(
+        min_cell_count=export["min_cell_count"],
+        missing_genotypes=export["missing_genotypes"],
+        include_centre=export["include_centre"],
+        recipients=tuple(export["encrypt"]["recipients"]),
+        source_reference=export["source_reference"],
+        parameters=parameters,
+    )
+
+
+@dataclass(frozen=True)
 class FastqUnit:
     """One FASTQ unit of a sample: read 1, and read 2 for paired-end reads."""
 
@@ -176,6 +237,7 @@ class Plan:
     info_keep: tuple[str, ...]
     format_keep: tuple[str, ...]
     samples: Mapping[str, SamplePlan]
+    export_settings: ExportSettings = field(default_factory=ExportSettings)
     qc: QcPlan = field(default_factory=lambda: QcPlan())
     # sample -> build of a BAM/CRAM, filled when first asked (reading its header at most once)
     _alignment_builds: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -232,6 +294,40 @@ class Plan:
     def of_pseudonym(self, pseudonym: str) -> SamplePlan:
         """The sample behind a pseudonym."""
         return next(sample for sample in self.samples.values() if sample.pseudonym == pseudonym)
+
+    def exported_pseudonyms(self, exported_tsv: Path | str) -> list[str]:
+        """The pseudonyms of the QC gate's ``exported.tsv`` (``sample``, ``pseudonym``), sorted;
+        each row must be a sample of the sheet under its own pseudonym."""
+        path = Path(exported_tsv)
+        with open(path, encoding="utf-8") as handle:
+            rows = [line.rstrip("\n").split("\t") for line in handle if line.strip()]
+        if not rows or rows[0][:2] != ["sample", "pseudonym"]:
+            raise InputError(f"{path}: expected columns sample and pseudonym (genopass qc-gate)")
+        found = []
+        for number, row in enumerate(rows[1:], start=2):
+            sample = self.samples.get(row[0])
+            if len(row) < 2 or sample is None or sample.pseudonym != row[1]:
+                raise InputError(
+                    f"{path}: line {number}: {row[0]!r} is not a sample of {self.samples_sheet} "
+                    f"under this key; re-run the QC gate (delete {path})"
+                )
+            found.append(row[1])
+        if not found:
+            raise InputError(
+                f"{path}: the QC gate keeps no sample, so there is nothing to export; see "
+                f"summary.tsv beside it for the reasons (or set qc.mode: warn)"
+            )
+        return sorted(found)
+
+    def input_files(self, pseudonyms: Iterable[str]) -> list[str]:
+        """The delivered files (VCF, FASTQ, BAM/CRAM) of these samples, each once, sorted: the
+        run's inputs that the RO-Crate records by checksum."""
+        files: set[str] = set()
+        for pseudonym in pseudonyms:
+            sample = self.of_pseudonym(pseudonym)
+            files.update(p for p in (sample.vcf, sample.alignment) if p)
+            files.update(path for unit in sample.fastq for path in unit.files)
+        return sorted(files)
 
     @property
     def unit_ids(self) -> list[str]:
@@ -414,6 +510,7 @@ def load_plan(
         info_keep=tuple(config["export"].get("info_keep", [])),
         format_keep=tuple(config["export"].get("format_keep", [])),
         samples=_sample_plans(sheets, pseudonymise),
+        export_settings=export_settings(config),
         qc=QcPlan(
             preset=config["qc"]["preset"],
             mode=config["qc"]["mode"],
