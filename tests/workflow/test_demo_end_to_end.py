@@ -236,7 +236,8 @@ def exported_bytes(export: Path) -> list[tuple[Path, bytes]]:
     return contents
 
 
-def test_no_sample_id_path_or_user_name_in_any_byte_of_the_export(results, export):
+def forbidden_words(results: Path) -> set[str]:
+    """Sample IDs, VCF column names, the workspace's path, common path parts and user names."""
     samples = pd.read_csv(results.parent / "config" / "samples.tsv", sep="\t", dtype=str)
     units = pd.read_csv(results.parent / "config" / "units.tsv", sep="\t", dtype=str)
     forbidden = set(samples["sample"]) | set(units["vcf_sample"].dropna())
@@ -251,6 +252,11 @@ def test_no_sample_id_path_or_user_name_in_any_byte_of_the_export(results, expor
     }
     for user in {os.environ.get("USER"), os.environ.get("LOGNAME")} - {None, ""}:
         forbidden.add(f"/{user}/")
+    return forbidden
+
+
+def test_no_sample_id_path_or_user_name_in_any_byte_of_the_export(results, export):
+    forbidden = forbidden_words(results)
     for path, data in exported_bytes(export):
         for word in forbidden:
             assert word.encode() not in data, f"{word!r} in {path.relative_to(export)}"
@@ -263,7 +269,7 @@ def test_manifest_lists_every_exported_file_with_checksums(export):
     files = sorted(
         p.relative_to(export).as_posix()
         for p in export.rglob("*")
-        if p.is_file() and p.name not in {"MANIFEST.tsv", ".snakemake_timestamp"}
+        if p.is_file() and p.name not in {"MANIFEST.tsv", "SHA256SUMS", ".snakemake_timestamp"}
     )
     assert sorted(manifest["path"]) == files
     for row in manifest.itertuples():

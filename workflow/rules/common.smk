@@ -200,18 +200,18 @@ def get_harmonised_vcf(wildcards):
 def exported_pseudonyms():
     """Pseudonyms of the samples the export holds, sorted: the one list every export rule uses,
     those that the QC gate keeps (results/qc/exported.tsv of checkpoint gate_samples). Call it
-    from input functions only: Snakemake re-evaluates them once the checkpoint has run."""
+    from input functions only: Snakemake re-evaluates them once the checkpoint has run.
+    """
     return PLAN.exported_pseudonyms(checkpoints.gate_samples.get().output.exported)
 
 
 def get_exported_vcfs(wildcards):
-    """Each exported sample's VCF and index."""
-    pseudonyms = exported_pseudonyms()
-    outputs = rules.export_vcf.output
-    return {
-        "vcfs": expand(outputs.vcf, pseudonym=pseudonyms),
-        "tbis": expand(outputs.tbi, pseudonym=pseudonyms),
-    }
+    """Each exported sample's VCF."""
+    return expand(rules.export_vcf.output.vcf, pseudonym=exported_pseudonyms())
+
+
+def get_exported_tbis(wildcards):
+    return expand(rules.export_vcf.output.tbi, pseudonym=exported_pseudonyms())
 
 
 def cohort_blocks():
@@ -288,8 +288,8 @@ def get_qc_metrics_inputs(wildcards):
             "samtools_stats": rules.samtools_stats,
             "mosdepth_summary": rules.mosdepth,
         }
-        for name, rule in tools.items():
-            inputs[name] = expand(rule.output[0], sample=sample)[0]
+        for name, step in tools.items():
+            inputs[name] = expand(step.output[0], sample=sample)[0]
         inputs["fastp"] = [
             get_fastp_json(sample, unit.unit) for unit in PLAN.samples[sample].fastq
         ]

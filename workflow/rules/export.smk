@@ -1,7 +1,9 @@
-# The export holds pseudonymised deliverables only: logs and benchmarks go elsewhere, and every
-# rule needs the accounting table, so a sample that fails harmonisation leaves no file here.
-# Only allow-listed fields are exported (DESIGN.md, "Privacy"); the cohort's AC/AN/AF are
-# recomputed from its genotypes after merging.
+# The export holds pseudonymised deliverables only: logs, benchmarks and work files go elsewhere,
+# and every rule needs the accounting table, so a sample that fails harmonisation leaves no file
+# here. Only allow-listed fields are exported (DESIGN.md, "Privacy"). The samples are those of
+# exported_pseudonyms() (common.smk). The steps run in the order of docs/export.md: the crate
+# lists every file before it, encryption copies everything but the manifests, and the manifest
+# comes last.
 
 
 rule export_vcf:
@@ -28,68 +30,42 @@ rule export_vcf:
         " --threads {threads} > {log:q} 2>&1"
 
 
-if len(PLAN.pseudonyms) > 1:
-
-    rule bcftools_merge:
-        input:
-            vcfs=expand(rules.export_vcf.output.vcf, pseudonym=PLAN.pseudonyms),
-            tbis=expand(rules.export_vcf.output.tbi, pseudonym=PLAN.pseudonyms),
-            accounting=rules.summarise_accounting.output[0],
-        output:
-            vcf=EXPORT / "vcf" / "cohort.vcf.gz",
-            tbi=EXPORT / "vcf" / "cohort.vcf.gz.tbi",
-        log:
-            LOGS / "bcftools_merge" / f"{DATASET}.log",
-        benchmark:
-            BENCHMARKS / "bcftools_merge" / f"{DATASET}.tsv"
-        conda:
-            "../../envs/bcftools.yaml"
-        threads: 2
-        shell:
-            "(bcftools merge -m none --missing-to-ref --no-version -Ou {input.vcfs:q}"
-            " | bcftools +fill-tags --no-version --threads {threads} -Oz -o {output.vcf:q}"
-            " - -- -t AC,AN,AF"
-            " && bcftools index -t {output.vcf:q}) > {log:q} 2>&1"
-
-else:
-
-    # A cohort of one: bcftools merge refuses a single file, and there is nothing to merge.
-    rule bcftools_view:
-        input:
-            vcfs=expand(rules.export_vcf.output.vcf, pseudonym=PLAN.pseudonyms),
-            tbis=expand(rules.export_vcf.output.tbi, pseudonym=PLAN.pseudonyms),
-            accounting=rules.summarise_accounting.output[0],
-        output:
-            vcf=EXPORT / "vcf" / "cohort.vcf.gz",
-            tbi=EXPORT / "vcf" / "cohort.vcf.gz.tbi",
-        log:
-            LOGS / "bcftools_view" / f"{DATASET}.log",
-        benchmark:
-            BENCHMARKS / "bcftools_view" / f"{DATASET}.tsv"
-        conda:
-            "../../envs/bcftools.yaml"
-        threads: 2
-        shell:
-            "(bcftools +fill-tags --no-version --threads {threads} -Oz -o {output.vcf:q}"
-            " {input.vcfs:q} -- -t AC,AN,AF"
-            " && bcftools index -t {output.vcf:q}) > {log:q} 2>&1"
-
-
-# the cohort VCF and its index, whichever rule above writes them
-COHORT = (
-    rules.bcftools_merge if len(PLAN.pseudonyms) > 1 else rules.bcftools_view
-).output
+# 0/0 only where a sample was called: at its gVCF reference blocks, else as
+# export.missing_genotypes says; AC/AN/AF (and AC_Het/Hom/Hemi) recomputed from the genotypes.
+rule export_cohort:
+    input:
+        vcfs=get_exported_vcfs,
+        tbis=get_exported_tbis,
+        blocks=get_cohort_blocks,
+        accounting=rules.summarise_accounting.output[0],
+    output:
+        vcf=EXPORT / "vcf" / "cohort.vcf.gz",
+        tbi=EXPORT / "vcf" / "cohort.vcf.gz.tbi",
+    log:
+        LOGS / "export_cohort" / f"{DATASET}.log",
+    benchmark:
+        BENCHMARKS / "export_cohort" / f"{DATASET}.tsv"
+    conda:
+        "../../envs/genopass.yaml"
+    threads: 2
+    params:
+        blocks=get_cohort_blocks_options,
+        missing=PLAN.export_settings.missing_genotypes,
+    shell:
+        "genopass cohort {input.vcfs:q} --out {output.vcf:q} {params.blocks}"
+        " --missing-genotypes {params.missing:q} --threads {threads} > {log:q} 2>&1"
 
 
 rule export_parquet:
     input:
-        vcf=COHORT.vcf,
-        tbi=COHORT.tbi,
+        vcf=rules.export_cohort.output.vcf,
+        tbi=rules.export_cohort.output.tbi,
         fasta=REFERENCE,
         fai=rules.samtools_faidx.output[0],
         accounting=rules.summarise_accounting.output[0],
     output:
-        directory(EXPORT / "parquet"),
+        variants=directory(EXPORT / "parquet" / "variants"),
+        genotypes=directory(EXPORT / "parquet" / "genotypes"),
     log:
         LOGS / "export_parquet" / f"{DATASET}.log",
     benchmark:
@@ -98,30 +74,174 @@ rule export_parquet:
         "../../envs/genopass.yaml"
     threads: 2
     params:
+        out=EXPORT / "parquet",
         reference_name=PLAN.reference_name,
         info_keep=PLAN.info_keep_options,
     shell:
         "genopass parquet {input.vcf:q}"
         " --reference {input.fasta:q} --reference-name {params.reference_name:q}"
         " {params.info_keep}"
-        " --out {output:q} --threads {threads}"
+        " --out {params.out:q} --threads {threads}"
         " > {log:q} 2>&1"
+
+
+# One row per exported sample: pseudonym, country, sex, consent, and the QC gate's inferred sex
+# and status; no local ID.
+rule export_samples:
+    input:
+        samples=PLAN.samples_sheet,
+        pseudonyms=rules.write_pseudonyms.output[0],
+        cohort=rules.export_cohort.output.vcf,
+        qc_summary=rules.gate_samples.output.summary,
+    output:
+        EXPORT / "parquet" / "samples" / "samples.parquet",
+    log:
+        LOGS / "export_samples" / f"{DATASET}.log",
+    conda:
+        "../../envs/genopass.yaml"
+    params:
+        include_centre=PLAN.export_settings.include_centre_option,
+    shell:
+        "genopass samples-table --samples {input.samples:q} --pseudonyms {input.pseudonyms:q}"
+        " --cohort {input.cohort:q} --qc-summary {input.qc_summary:q} {params.include_centre}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+# Per country and sex, small cells suppressed; the summary of the suppression is a work file
+# outside the export (metadata.json reports it).
+rule export_frequencies:
+    input:
+        variants=rules.export_parquet.output.variants,
+        genotypes=rules.export_parquet.output.genotypes,
+        samples=rules.export_samples.output[0],
+    output:
+        frequencies=directory(EXPORT / "frequencies"),
+        summary=OUTDIR / "export_summary" / f"{DATASET}.frequencies.json",
+    log:
+        LOGS / "export_frequencies" / f"{DATASET}.log",
+    benchmark:
+        BENCHMARKS / "export_frequencies" / f"{DATASET}.tsv"
+    conda:
+        "../../envs/genopass.yaml"
+    threads: 2
+    params:
+        parquet=EXPORT / "parquet",
+        dataset=DATASET,
+        min_cell_count=PLAN.export_settings.min_cell_count,
+        source_reference=PLAN.export_settings.source_reference_option,
+    shell:
+        "genopass frequencies {params.parquet:q} --samples-table {input.samples:q}"
+        " --dataset {params.dataset:q} --min-cell-count {params.min_cell_count}"
+        " {params.source_reference} --out {output.frequencies:q}"
+        " --summary {output.summary:q} --threads {threads} > {log:q} 2>&1"
+
+
+rule export_metadata:
+    input:
+        variants=rules.export_parquet.output.variants,
+        genotypes=rules.export_parquet.output.genotypes,
+        samples=rules.export_samples.output[0],
+        frequencies=rules.export_frequencies.output.summary,
+        qc_summary=rules.gate_samples.output.summary,
+        fasta=REFERENCE,
+        fai=rules.samtools_faidx.output[0],
+    output:
+        EXPORT / "metadata.json",
+    log:
+        LOGS / "export_metadata" / f"{DATASET}.log",
+    conda:
+        "../../envs/genopass.yaml"
+    params:
+        export=EXPORT,
+        dataset=DATASET,
+        reference_name=PLAN.reference_name,
+        parameters=PLAN.export_settings.parameter_options,
+    shell:
+        "genopass metadata {params.export:q} --dataset {params.dataset:q}"
+        " --reference {input.fasta:q} --reference-name {params.reference_name:q}"
+        " --frequencies-summary {input.frequencies:q} --qc-summary {input.qc_summary:q}"
+        " {params.parameters}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+# A Workflow Run RO-Crate of every file above; the run's inputs by checksum, never by path.
+rule export_crate:
+    input:
+        vcfs=get_exported_vcfs,
+        tbis=get_exported_tbis,
+        cohort=rules.export_cohort.output.vcf,
+        parquet=rules.export_parquet.output,
+        samples=rules.export_samples.output[0],
+        frequencies=rules.export_frequencies.output.frequencies,
+        metadata=rules.export_metadata.output[0],
+        workflow=workflow.main_snakefile,
+        inputs=get_crate_inputs,
+    output:
+        snakefile=EXPORT / "workflow" / "Snakefile",
+        crate=EXPORT / "ro-crate-metadata.json",
+    log:
+        LOGS / "export_crate" / f"{DATASET}.log",
+    benchmark:
+        BENCHMARKS / "export_crate" / f"{DATASET}.tsv"
+    conda:
+        "../../envs/genopass.yaml"
+    params:
+        export=EXPORT,
+        dataset=DATASET,
+        inputs=get_crate_input_options,
+        parameters=PLAN.export_settings.parameter_options,
+    shell:
+        "genopass crate {params.export:q} --dataset {params.dataset:q}"
+        " --workflow {input.workflow:q} {params.inputs} {params.parameters} > {log:q} 2>&1"
+
+
+if PLAN.export_settings.recipients:
+
+    # Crypt4GH copies of every file but the manifests, readable by each recipient's secret key.
+    rule encrypt_export:
+        input:
+            vcfs=get_exported_vcfs,
+            tbis=get_exported_tbis,
+            crate=rules.export_crate.output,
+            recipients=list(PLAN.export_settings.recipients),
+        output:
+            directory(EXPORT / "encrypted"),
+        log:
+            LOGS / "encrypt_export" / f"{DATASET}.log",
+        benchmark:
+            BENCHMARKS / "encrypt_export" / f"{DATASET}.tsv"
+        conda:
+            "../../envs/genopass.yaml"
+        params:
+            export=EXPORT,
+            recipients=PLAN.export_settings.recipient_options,
+        shell:
+            "genopass encrypt {params.export:q} {params.recipients} > {log:q} 2>&1"
 
 
 rule export_manifest:
     input:
-        vcfs=expand(rules.export_vcf.output, pseudonym=PLAN.pseudonyms),
-        cohort=COHORT,
-        parquet=rules.export_parquet.output[0],
+        vcfs=get_exported_vcfs,
+        tbis=get_exported_tbis,
+        cohort=rules.export_cohort.output,
+        parquet=rules.export_parquet.output,
+        samples=rules.export_samples.output[0],
+        frequencies=rules.export_frequencies.output.frequencies,
+        metadata=rules.export_metadata.output[0],
+        crate=rules.export_crate.output,
+        encrypted=get_encrypted,
         accounting=rules.summarise_accounting.output[0],
     output:
-        EXPORT / "MANIFEST.tsv",
+        manifest=EXPORT / "MANIFEST.tsv",
+        sha256sums=EXPORT / "SHA256SUMS",
     log:
         LOGS / "export_manifest" / f"{DATASET}.log",
     benchmark:
         BENCHMARKS / "export_manifest" / f"{DATASET}.tsv"
     conda:
         "../../envs/genopass.yaml"
+    params:
+        export=EXPORT,
     shell:
-        # the folder that holds MANIFEST.tsv: the whole export
-        'genopass manifest "$(dirname {output:q})" --out {output:q} > {log:q} 2>&1'
+        "genopass manifest {params.export:q} --out {output.manifest:q}"
+        " --sha256sums {output.sha256sums:q} > {log:q} 2>&1"

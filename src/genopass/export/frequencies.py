@@ -423,7 +423,7 @@ def _write_group(
     pending_key: tuple[int, str, str] | None = None
     pending: list[dict[str, object]] = []
     pending_vt = ""
-    reader = con.execute(query).to_arrow_reader(BATCH_ROWS)
+    reader = con.sql(query).to_arrow_reader(BATCH_ROWS)
     try:
         for batch in reader:
             summary.rows_computed += batch.num_rows

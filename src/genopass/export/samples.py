@@ -60,8 +60,9 @@ class SampleRecord:
 
     @property
     def stratum_sex(self) -> str:
-        """The sex used for strata and ploidy: inferred when QC gave one, else reported."""
-        return self.inferred_sex or self.sex
+        """The sex used for strata and ploidy: inferred when QC could tell (female or male),
+        else reported (QC infers ``unknown`` without enough chrX/chrY data)."""
+        return self.inferred_sex if self.inferred_sex in ("female", "male") else self.sex
 
 
 def _read_tsv(path: Path) -> list[dict[str, str]]:
