@@ -84,8 +84,8 @@ def test_same_seed_same_bytes_other_seed_other_data(
     on_disk = sorted(p.relative_to(demo).as_posix() for p in demo.rglob("*") if p.is_file())
     assert names == on_disk
     # 22 of the VCF centres, 6 of CTR-D (4 FASTQ, truth VCF + index), 9 of CTR-E (GRCh37 FASTA
-    # + .fai, chain, 2 VCFs + indexes, 2 truths)
-    assert len(names) == 37
+    # + .fai, chain, 2 VCFs + indexes, 2 truths), 2 of the QC panel (panel.vcf.gz + .tbi)
+    assert len(names) == 39
     for name in names:
         assert (demo / name).read_bytes() == (DEMO / name).read_bytes(), name
     other = tmp_path / "other"
