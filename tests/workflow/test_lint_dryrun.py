@@ -151,14 +151,27 @@ def test_lint(workspace: Path) -> None:
 
 def test_dry_run(workspace: Path) -> None:
     output = snakemake(workspace, "--dry-run", "--printshellcmds")
+    # export_vcf (one job per exported sample) is planned once the QC gate (a checkpoint) has run
     assert job_counts(output) == {
+        "check_vcf": 3,
         "samtools_faidx": 1,
         "write_pseudonyms": 1,
         "harmonise_vcf": 3,
+        "write_autosomes": 1,
+        "bcftools_stats": 3,
         "summarise_accounting": 1,
-        "export_vcf": 3,
-        "bcftools_merge": 1,
+        "write_qc_cohort": 1,
+        "write_qc_metrics": 3,
+        "write_relatedness": 1,
+        "gate_samples": 1,
+        "write_report_content": 1,
+        "multiqc": 1,
+        "export_cohort": 1,
         "export_parquet": 1,
+        "export_samples": 1,
+        "export_frequencies": 1,
+        "export_metadata": 1,
+        "export_crate": 1,
         "export_manifest": 1,
         "all": 1,
     }
@@ -206,7 +219,7 @@ def test_bad_config_stops_before_any_job(workspace: Path) -> None:
 
 
 def test_one_sample_cohort(workspace: Path) -> None:
-    """bcftools merge needs two files: a cohort of one is written by bcftools view."""
+    """A cohort of one: genopass cohort writes it (bcftools merge would need two files)."""
     (workspace / "config" / "samples.tsv").write_text(
         "sample\tcentre\tcountry\tsex\nS3\tKI\tSE\tunknown\n"
     )
@@ -215,8 +228,7 @@ def test_one_sample_cohort(workspace: Path) -> None:
     )
     assert_lint_clean(workspace)
     counts = job_counts(snakemake(workspace, "--dry-run"))
-    assert counts["bcftools_view"] == 1
-    assert "bcftools_merge" not in counts
+    assert counts["export_cohort"] == 1
 
 
 def test_genopass_run(workspace: Path) -> None:
@@ -275,8 +287,9 @@ def test_demo_dry_run(demo: Path) -> None:
     counts = job_counts(output)
     n_samples = counts["harmonise_vcf"]
     assert n_samples >= 1
-    assert counts["export_vcf"] == n_samples
-    assert counts["export_manifest"] == 1
+    # export_vcf jobs come after the QC gate (a checkpoint), one per sample it exports
+    assert counts["gate_samples"] == 1
+    assert counts["export_cohort"] == counts["export_manifest"] == 1
     samples = (demo / "config" / "samples.tsv").read_text().splitlines()[1:]
     assert_export_is_clean(output, [line.split("\t")[0] for line in samples if line])
 
