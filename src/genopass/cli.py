@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import sys
@@ -37,6 +38,17 @@ def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except GenopassError as exc:
             click.echo(f"genopass: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            # outputs are written to a temporary name and renamed: nothing partial is left
+            where = f" writing {exc.filename}" if exc.filename else ""
+            click.echo(
+                f"genopass: error: no space left on the device{where}; free space (or point "
+                f"outdir elsewhere) and run again",
+                err=True,
+            )
+            sys.exit(1)
 
     return wrapper
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +40,9 @@ def test_a_dead_runs_lock_and_work_folders_are_cleared(tmp_path):
 def test_a_live_runs_lock_is_never_cleared(tmp_path):
     # a live process whose command line names snakemake
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "snakemake"])
+    cmdline = Path(f"/proc/{live.pid}/cmdline")
+    while b"snakemake" not in cmdline.read_bytes():  # until the child has exec'd
+        time.sleep(0.01)
     try:
         (tmp_path / RUN_PID).parent.mkdir(parents=True)
         (tmp_path / RUN_PID).write_text(f"{live.pid}\n")
