@@ -578,10 +578,11 @@ def _samples_pattern(header: Header, format_string: str, n_alt: int) -> re.Patte
     if any(key not in header.format for key in keys):
         return re.compile("(?!)")  # undeclared keys: the field-by-field check counts them
     allele = "(?:" + "|".join(str(i) for i in range(n_alt, -1, -1)) + r"|\.)"
+    # diploid first: most samples match the first branch tried
     gts = {
-        1: rf"[/|]?{allele}",
         2: rf"{allele}[/|]{allele}",
-        None: rf"[/|]?{allele}(?:[/|]{allele})*",
+        1: rf"[/|]?{allele}",
+        None: rf"[/|]?{allele}(?:[/|]{allele}){{2,}}",  # ploidy 3+: Number=G not checked
     }
     branches = []
     for ploidy, gt in gts.items():
