@@ -1,4 +1,10 @@
-"""``genopass run``: find the workflow and hand the command line to Snakemake."""
+"""``genopass run``: find the workflow and hand the command line to Snakemake.
+
+``--profile NAME`` with a bare name (no ``/``) that is not a folder of the working directory is
+the shipped profile ``workflow/profiles/NAME`` (``local``, ``slurm``), so that
+``genopass run --profile slurm`` works from any folder. A profile or ``--executor`` that names an
+executor whose Snakemake plugin is not installed stops with one line saying what to install.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
+
 from genopass.errors import UsageError
 from genopass.paths import REPO_ROOT
 
@@ -20,6 +28,15 @@ SNAKEFILE = Path("workflow") / "Snakefile"
 # Options that already tell Snakemake how many jobs to run; without one, Snakemake refuses to
 # run, so genopass asks for one core.
 PARALLELISM_OPTIONS = ("--cores", "-c", "--jobs", "-j", "--profile", "--workflow-profile")
+
+# The shipped profiles: workflow/profiles/<name>, next to the Snakefile.
+PROFILES_DIR = "profiles"
+# Files Snakemake 9 reads in a profile folder, first found wins.
+PROFILE_FILES = ("config.v9+.yaml", "config.v8+.yaml", "config.yaml")
+# Executors built into Snakemake; every other one is a plugin package.
+BUILTIN_EXECUTORS = ("local", "dryrun", "touch")
+# How to install the plugins genopass ships a profile for.
+PLUGIN_INSTALL = {"slurm": "pip install genopass[slurm] (in a checkout: pip install -e '.[slurm]')"}
 
 
 def find_snakefile(cwd: Path | None = None) -> Path:
@@ -46,6 +63,86 @@ def gives_parallelism(args: Sequence[str]) -> bool:
     return False
 
 
+def option_values(args: Sequence[str], names: Sequence[str]) -> list[tuple[int, str]]:
+    """(index, value) of every ``NAME VALUE`` or ``NAME=VALUE`` among ``args``."""
+    found = []
+    for index, arg in enumerate(args):
+        name, sep, value = arg.partition("=")
+        if name not in names:
+            continue
+        if sep:
+            found.append((index, value))
+        elif index + 1 < len(args):
+            found.append((index + 1, args[index + 1]))
+    return found
+
+
+def shipped_profile(name: str, snakefile: Path, cwd: Path | None = None) -> Path | None:
+    """The shipped ``workflow/profiles/NAME`` for a bare profile name that is not a folder of
+    the working directory; None when ``name`` is a path, a local folder or no shipped profile."""
+    if not name or os.sep in name or "/" in name or name in (".", ".."):
+        return None
+    if ((cwd or Path.cwd()) / name).is_dir():
+        return None
+    candidate = snakefile.parent / PROFILES_DIR / name
+    return candidate.resolve() if candidate.is_dir() else None
+
+
+def resolve_profiles(args: Sequence[str], snakefile: Path, cwd: Path | None = None) -> list[str]:
+    """``args`` with every bare ``--profile NAME`` of a shipped profile made its full path."""
+    resolved = list(args)
+    for index, value in option_values(args, ("--profile",)):
+        path = shipped_profile(value, snakefile, cwd)
+        if path is None:
+            continue
+        log.debug("profile %s is the shipped %s", value, path)
+        if resolved[index].startswith("--profile="):
+            resolved[index] = f"--profile={path}"
+        else:
+            resolved[index] = str(path)
+    return resolved
+
+
+def profile_settings(profile: Path) -> dict:
+    """The settings of a profile folder (empty when it has no config file Snakemake reads)."""
+    for name in PROFILE_FILES:
+        path = profile / name
+        if path.is_file():
+            try:
+                settings = yaml.safe_load(path.read_text())
+            except yaml.YAMLError as exc:
+                raise UsageError(f"{path} is not valid YAML: {exc}") from exc
+            return settings if isinstance(settings, dict) else {}
+    return {}
+
+
+def requested_executor(args: Sequence[str], cwd: Path | None = None) -> str | None:
+    """The executor that ``args`` ask for: ``--executor``/``-e``, else the profile's."""
+    given = option_values(args, ("--executor", "-e"))
+    if given:
+        return given[-1][1]
+    for _, value in reversed(option_values(args, ("--profile", "--workflow-profile"))):
+        profile = Path(value) if Path(value).is_absolute() else (cwd or Path.cwd()) / value
+        executor = profile_settings(profile).get("executor")
+        if executor:
+            return str(executor)
+    return None
+
+
+def check_executor(executor: str | None) -> None:
+    """Stop with what to install when ``executor`` is a plugin that is not installed."""
+    if executor is None or executor in BUILTIN_EXECUTORS:
+        return
+    module = "snakemake_executor_plugin_" + executor.replace("-", "_")
+    if importlib.util.find_spec(module) is not None:
+        return
+    install = PLUGIN_INSTALL.get(executor, f"pip install snakemake-executor-plugin-{executor}")
+    raise UsageError(
+        f"executor '{executor}' needs Snakemake's {executor} executor plugin, which is not "
+        f"installed in this Python environment: {install}"
+    )
+
+
 def snakemake_command(args: Sequence[str], snakefile: Path) -> list[str]:
     """The Snakemake command line for ``genopass run ARGS``."""
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile)]
@@ -61,9 +158,12 @@ def run_workflow(args: list[str]) -> int:
             "Snakemake is not installed in this Python environment; install genopass with its "
             "dependencies ('pip install -e .') or 'pip install \"snakemake>=9,<10\"'"
         )
+    snakefile = find_snakefile()
+    args = resolve_profiles(args, snakefile)
+    check_executor(requested_executor(args))
     args = recovery_args(args)
     workdir = prepare_recovery(args)
-    command = snakemake_command(args, find_snakefile())
+    command = snakemake_command(args, snakefile)
     log.debug("running %s", " ".join(command))
     process = subprocess.Popen(command)
     if workdir is not None:
