@@ -9,7 +9,7 @@ CORES ?= 2
 DEBIAN_TOOLS := bcftools samtools tabix fastp bwa minimap2 mosdepth libhts-dev picard-tools openjdk-17-jre-headless plink2 chromium
 TOOL_COMMANDS := bcftools samtools tabix bgzip fastp bwa minimap2 mosdepth PicardCommandLine java plink2 chromium
 
-.PHONY: setup tools venv demo demo-data test lint format bench clean
+.PHONY: setup tools venv demo demo-data test test-slurm lint format bench clean
 
 setup: tools venv
 
@@ -54,6 +54,26 @@ format: venv
 
 test: lint
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q
+	$(MAKE) --no-print-directory test-slurm
+
+# The demo on a real one-node SLURM cluster on localhost (scripts/slurm_cluster.py, as root;
+# docs/cluster.md). Installs the Debian packages and the executor plugin when missing.
+SLURM_PACKAGES := slurm-wlm slurmdbd munge mariadb-server
+SLURM_PROGRAMS := /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/slurmdbd /usr/sbin/munged \
+	/usr/sbin/mariadbd /usr/bin/sbatch /usr/bin/sacct
+test-slurm: setup
+	@missing=""; for t in $(SLURM_PROGRAMS); do test -x $$t || missing="$$missing $$t"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(SLURM_PACKAGES) with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SLURM_PACKAGES) >/dev/null; \
+	else \
+		echo "missing$$missing. Install them as root (Debian/Ubuntu: apt-get install $(SLURM_PACKAGES))"; \
+		exit 1; \
+	fi
+	$(BIN)/python -c 'import snakemake_executor_plugin_slurm' 2>/dev/null \
+		|| $(BIN)/python -m pip install -q -e '.[dev,slurm]'
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q -s -m slurm tests/slurm
 
 bench: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/bench.py
