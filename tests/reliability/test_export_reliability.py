@@ -205,7 +205,7 @@ def listed(export: Path) -> set[str]:
     return {row.split("\t", 1)[0] for row in rows} | {"MANIFEST.tsv", "SHA256SUMS"}
 
 
-@pytest.mark.parametrize("kill_after", [4, 15])
+@pytest.mark.parametrize("kill_after", [4, 8, 15])
 def test_sigkill_then_one_rerun_gives_the_same_export(
     kill_after, demo_export, demo_workspace, tmp_path
 ):
