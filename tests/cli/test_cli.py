@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_fasta, write_vcf
+from helpers import write_fasta, write_vcf
 
 from genopass.export.pseudonym import KEY_ENV
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import write_fasta, write_vcf
+from helpers import write_fasta, write_vcf
 
 from genopass.cli import main
 

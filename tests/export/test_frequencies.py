@@ -12,7 +12,7 @@ import subprocess
 
 import duckdb
 import pyarrow.parquet as pq
-from conftest import DATASET, MIN_CELL_COUNT, Built
+from export_helpers import DATASET, MIN_CELL_COUNT, Built
 
 PLOIDY = """\
 chrX 1 10000 M 1

@@ -14,7 +14,7 @@ import jsonschema
 import pyarrow.parquet as pq
 import pysam
 import pytest
-from conftest import BLOCKS, DATASET, GVCF_SAMPLES, PEOPLE, Built, build_export
+from export_helpers import BLOCKS, DATASET, GVCF_SAMPLES, PEOPLE, Built, build_export
 
 from genopass.errors import InputError
 from genopass.export.crypt import decrypt_file

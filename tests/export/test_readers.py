@@ -12,7 +12,7 @@ from pathlib import Path
 
 import cyvcf2
 import pytest
-from conftest import PEOPLE, Built
+from export_helpers import PEOPLE, Built
 
 MISSING_INT = -2147483648
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import genopass_run
+from helpers import genopass_run
 
 WINDOW37 = "chr21:23372319-24372322"
 WINDOW38 = "chr21:22000000-23000000"
@@ -30,7 +30,7 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from conftest import SHARED_DATA
+    from helpers import SHARED_DATA
 
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared real data not present at {SHARED_DATA}")

@@ -48,7 +48,7 @@ def own_site(gt: str) -> bool:
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The panel split into biallelic records (as harmonisation leaves it)."""
-    from conftest import SHARED_DATA
+    from helpers import SHARED_DATA
 
     source = SHARED_DATA / "nf-core-test-datasets" / "popgen" / "1000GP.chr22.vcf.gz"
     if not source.is_file():

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pysam
 import pytest
-from conftest import genopass_run
+from helpers import genopass_run
 
 pytestmark = [pytest.mark.realdata, pytest.mark.workflow]
 
@@ -27,7 +27,7 @@ GATK_CONFIDENT = {(1982, "A", "G", "0/1"), (3266, "T", "C", "1/1")}
 
 @pytest.fixture(scope="module")
 def data() -> Path:
-    from conftest import SHARED_DATA
+    from helpers import SHARED_DATA
 
     folder = SHARED_DATA / DATASET
     if not folder.is_dir():

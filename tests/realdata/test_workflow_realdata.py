@@ -20,7 +20,7 @@ SAMPLES = ["HG00096", "HG00097", "HG00099"]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, request) -> tuple[Path, Path]:
-    from conftest import SHARED_DATA, genopass_run
+    from helpers import SHARED_DATA, genopass_run
 
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared real data not present at {SHARED_DATA}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import BIN, ENV, random_sequence, write_fasta
+from helpers import BIN, ENV, random_sequence, write_fasta
 
 pytestmark = pytest.mark.reliability
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ENV, copy_demo, genopass_run
+from helpers import BIN, ENV, copy_demo, genopass_run
 
 pytestmark = [pytest.mark.reliability, pytest.mark.workflow]
 

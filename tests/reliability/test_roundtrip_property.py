@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import BIN, ENV, write_fasta, write_vcf
+from helpers import BIN, ENV, write_fasta, write_vcf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -20,11 +20,12 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ENV, REPO, genopass_run, make_demo
+from helpers import ENV, REPO, genopass_run, make_demo
 
 pytestmark = pytest.mark.slurm
 
@@ -102,20 +103,19 @@ def timed_run(workdir: Path, *args: str, env: dict[str, str] | None = None) -> R
 
 
 @pytest.fixture(scope="module")
-def local_run(workspace: Path) -> Run:
-    run = timed_run(demo_project(workspace / "local"), "--profile", "local")
-    assert run.proc.returncode == 0, run.proc.stdout + run.proc.stderr
-    return run
-
-
-@pytest.fixture(scope="module")
-def slurm_run(workspace: Path, cluster: Cluster) -> Run:
+def runs(workspace: Path, cluster: Cluster) -> tuple[Run, Run]:
+    """The demo run locally and on the cluster, at the same time (the SLURM run mostly waits)."""
     env = require(cluster)
-    run = timed_run(demo_project(workspace / "slurm"), *SLURM_ARGS, env=env)
-    assert run.proc.returncode == 0, (
-        run.proc.stdout + run.proc.stderr + "\n" + cluster_logs(workspace)
+    local_dir, slurm_dir = demo_project(workspace / "local"), demo_project(workspace / "slurm")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(timed_run, local_dir, "--profile", "local")
+        slurm = timed_run(slurm_dir, *SLURM_ARGS, env=env)
+        local = pending.result()
+    assert local.proc.returncode == 0, local.proc.stdout + local.proc.stderr
+    assert slurm.proc.returncode == 0, (
+        slurm.proc.stdout + slurm.proc.stderr + "\n" + cluster_logs(workspace)
     )
-    return run
+    return local, slurm
 
 
 def cluster_logs(workspace: Path) -> str:
@@ -164,15 +164,16 @@ def test_cluster_starts(cluster: Cluster) -> None:
     assert nodes.stdout.split() == ["localhost", "idle"], nodes.stdout + nodes.stderr
 
 
-def test_jobs_went_through_sbatch(cluster: Cluster, local_run: Run, slurm_run: Run) -> None:
+def test_jobs_went_through_sbatch(cluster: Cluster, runs: tuple[Run, Run]) -> None:
     env = require(cluster)
+    local_run, slurm_run = runs
     log = slurm_run.proc.stdout + slurm_run.proc.stderr
     run_id = re.search(r"SLURM run ID: (\S+)", log)
     assert run_id, log
     jobs = sacct_jobs(env, run_id[1])
     table = "\n".join("\t".join(job.values()) for job in jobs)
     print(f"\nsacct of the demo's SLURM run ({len(jobs)} jobs):\n" + table)
-    print(f"local run {local_run.seconds:.0f} s, SLURM run {slurm_run.seconds:.0f} s")
+    print(f"local run {local_run.seconds:.0f} s, SLURM run {slurm_run.seconds:.0f} s (at once)")
     # Every job the local run ran, less those the SLURM run ran in the driver (rule all).
     local_log = local_run.proc.stdout + local_run.proc.stderr
     expected = rules_run(local_log, "local") - rules_run(log, "local")
@@ -183,7 +184,8 @@ def test_jobs_went_through_sbatch(cluster: Cluster, local_run: Run, slurm_run: R
     assert len({job["JobID"] for job in jobs}) == len(jobs), table
 
 
-def test_export_equals_local_run(local_run: Run, slurm_run: Run) -> None:
+def test_export_equals_local_run(runs: tuple[Run, Run]) -> None:
+    local_run, slurm_run = runs
     on_slurm, local = manifest(slurm_run.workdir), manifest(local_run.workdir)
     print("\nMANIFEST.tsv sha256, SLURM run | local run:")
     for row, other in zip(on_slurm[1:], local[1:], strict=False):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import REPO
+from helpers import REPO
 
 from genopass import workflow
 from genopass.cli import main

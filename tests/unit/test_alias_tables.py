@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SHARED_DATA
+from helpers import REPO, SHARED_DATA
 
 from genopass.inputs.contigs import AliasTable
 from genopass.paths import ALIAS_DIR

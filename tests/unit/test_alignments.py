@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import random_sequence, write_fasta
+from helpers import random_sequence, write_fasta
 
 from genopass.errors import InputError
 from genopass.inputs.alignments import alignment_build, check_alignment, read_dict_md5s

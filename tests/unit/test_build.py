@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import random_sequence, write_fasta, write_vcf
+from helpers import random_sequence, write_fasta, write_vcf
 
 from genopass.errors import InputError
 from genopass.inputs.build import decide_build, gather_evidence, header_builds

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import DEMO
+from helpers import DEMO
 
 from genopass.demo.make import generate_demo
 from genopass.errors import UsageError

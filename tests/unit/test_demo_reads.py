@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import DEMO
+from helpers import DEMO
 
 from genopass.demo.cohort import Edit, Site
 from genopass.demo.reads import ADAPTER_R1, LANES, READ_LENGTH, fastq_names, haplotypes

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import write_vcf
+from helpers import write_vcf
 
 from genopass.errors import UsageError
 from genopass.export.vcf import ExportOptions, export_vcf

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import random_sequence, write_fasta, write_vcf
+from helpers import random_sequence, write_fasta, write_vcf
 
 from genopass.errors import InputError
 from genopass.harmonise.stream import HarmoniseOptions, harmonise_vcf

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pysam
 import pytest
-from conftest import random_sequence, write_fasta, write_vcf
+from helpers import random_sequence, write_fasta, write_vcf
 
 from genopass.errors import InputError
 from genopass.harmonise.stream import HarmoniseOptions, harmonise_vcf

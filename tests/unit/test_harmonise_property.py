@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pysam
-from conftest import write_fasta, write_vcf
+from helpers import write_fasta, write_vcf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import random_sequence, write_fasta, write_vcf
+from helpers import random_sequence, write_fasta, write_vcf
 
 from genopass.errors import InputError
 from genopass.harmonise.chain import ChainMap

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import DEMO
+from helpers import DEMO
 
 from genopass.demo.grch37 import CHAIN_NAME, FASTA_NAME, PEOPLE, inverted_spans, vcf_file_name
 from genopass.harmonise.liftover import LiftoverSource

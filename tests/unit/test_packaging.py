@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, random_sequence, write_fasta, write_vcf
+from helpers import REPO, random_sequence, write_fasta, write_vcf
 
 LENGTH = 1200
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import write_vcf
+from helpers import write_vcf
 
 from genopass.export.parquet import ParquetOptions, vcf_to_parquet
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import write_fasta
+from helpers import write_fasta
 
 from genopass.errors import InputError
 from genopass.inputs import reference

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import write_fasta, write_vcf
+from helpers import write_fasta, write_vcf
 
 from genopass.reads.calls import compare, compare_vcfs, normalised_alleles
 

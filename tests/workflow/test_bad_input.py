@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import genopass_run
+from helpers import genopass_run
 
 pytestmark = pytest.mark.workflow
 

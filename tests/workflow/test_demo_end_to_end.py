@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pysam
 import pytest
-from conftest import copy_demo, expected_pseudonyms, genopass_run
+from helpers import copy_demo, expected_pseudonyms, genopass_run
 
 pytestmark = pytest.mark.workflow
 
@@ -20,6 +20,8 @@ pytestmark = pytest.mark.workflow
 # INFO keys an export may carry with the demo's config (export.info_keep is empty), and the
 # variants table's columns (README, "Outputs").
 ALLOWED_INFO = {"AC", "AN", "AF"}
+# ...and in the cohort VCF the frequency strata genopass recounts (genopass cohort)
+COHORT_INFO = ALLOWED_INFO | {"AC_Het", "AC_Hom", "AC_Hemi"}
 ALLOWED_FORMAT = {"GT", "DP", "GQ", "AD"}
 VARIANT_COLUMNS = [
     "chrom", "pos", "ref", "alt", "variant_key", "id", "qual", "filter",
@@ -50,6 +52,14 @@ def pseudonyms(results: Path) -> dict[str, str]:
     return expected_pseudonyms(results.parent)
 
 
+@pytest.fixture(scope="module")
+def exported(results: Path, pseudonyms: dict[str, str]) -> dict[str, str]:
+    """sample -> pseudonym of the samples the QC gate exports (results/qc/exported.tsv)."""
+    gate = pd.read_csv(results / "qc" / "exported.tsv", sep="\t", dtype=str)
+    assert all(pseudonyms[s] == p for s, p in zip(gate["sample"], gate["pseudonym"], strict=True))
+    return {sample: pseudonyms[sample] for sample in gate["sample"]}
+
+
 def test_private_map_holds_the_keyed_pseudonyms(results: Path, pseudonyms: dict[str, str]):
     table = pd.read_csv(results / "private" / "pseudonyms.tsv", sep="\t", dtype=str)
     assert dict(zip(table["sample"], table["pseudonym"], strict=True)) == pseudonyms
@@ -60,11 +70,12 @@ def sample_vcfs(export: Path) -> list[Path]:
     return sorted(p for p in (export / "vcf").glob("*.vcf.gz") if p.name != "cohort.vcf.gz")
 
 
-def test_export_has_the_promised_files(export, pseudonyms):
+def test_export_has_the_promised_files(export, pseudonyms, exported):
     names = {p.relative_to(export).as_posix() for p in export.rglob("*") if p.is_file()}
-    for pseudonym in pseudonyms.values():
-        assert f"vcf/{pseudonym}.vcf.gz" in names
-        assert f"vcf/{pseudonym}.vcf.gz.tbi" in names
+    for sample, pseudonym in pseudonyms.items():
+        kept = sample in exported  # a sample the QC gate drops has no file
+        assert (f"vcf/{pseudonym}.vcf.gz" in names) == kept, sample
+        assert (f"vcf/{pseudonym}.vcf.gz.tbi" in names) == kept, sample
     assert {
         "vcf/cohort.vcf.gz",
         "vcf/cohort.vcf.gz.tbi",
@@ -82,11 +93,11 @@ def own_site(gt: str) -> bool:
     return any(allele != "0" for allele in gt.replace("|", "/").split("/"))
 
 
-def test_harmonised_records_equal_the_demo_truth(results, export, pseudonyms):
+def test_harmonised_records_equal_the_demo_truth(results, export, exported):
     """Each centre's delivery, whatever its naming and representation, ends as the truth: the
     sample's own records (ALT-carrying or no-call), and no site that only others carry."""
     truth_dir = results.parent / "resources" / "demo" / "truth"
-    for sample, pseudonym in pseudonyms.items():
+    for sample, pseudonym in exported.items():
         if sample == "D-001":
             # called from simulated reads, so not exactly its truth: recall and precision are
             # checked in tests/workflow/test_reads_demo.py
@@ -172,12 +183,13 @@ def test_every_input_record_is_in_exactly_one_file(results, pseudonyms):
 def test_export_carries_only_allow_listed_fields(export):
     """No INFO key outside AC/AN/AF in any export VCF (header or record) or Parquet column."""
     for vcf in [*sample_vcfs(export), export / "vcf" / "cohort.vcf.gz"]:
+        allowed = COHORT_INFO if vcf.name == "cohort.vcf.gz" else ALLOWED_INFO
         with pysam.VariantFile(str(vcf)) as handle:
             header = handle.header
-            assert set(header.info.keys()) == ALLOWED_INFO, vcf.name
+            assert set(header.info.keys()) == allowed, vcf.name
             assert set(header.formats.keys()) <= ALLOWED_FORMAT, vcf.name
             for rec in handle:
-                assert set(rec.info.keys()) <= ALLOWED_INFO, f"{vcf.name} {rec.chrom}:{rec.pos}"
+                assert set(rec.info.keys()) <= allowed, f"{vcf.name} {rec.chrom}:{rec.pos}"
                 assert set(rec.format.keys()) <= ALLOWED_FORMAT, f"{vcf.name} {rec.pos}"
     for part in (export / "parquet" / "variants").glob("chrom=*/*.parquet"):
         assert pq.read_schema(part).names == VARIANT_COLUMNS, part

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ENV, REPO, copy_demo, job_counts
+from helpers import BIN, ENV, REPO, copy_demo, job_counts
 
 pytestmark = pytest.mark.workflow
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import DEMO, copy_demo, expected_pseudonyms, genopass_run
+from helpers import DEMO, copy_demo, expected_pseudonyms, genopass_run
 
 from genopass.demo.grch37 import CHAIN_NAME, FASTA_NAME, inverted_spans
 from genopass.demo.reads import LANES, READ_LENGTH, SAMPLE, TRUTH_VCF, fastq_names

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import make_demo
+from helpers import make_demo
 
 from genopass.paths import REPO_ROOT
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import BIN, ENV, copy_demo, expected_pseudonyms, genopass_run
+from helpers import BIN, ENV, copy_demo, expected_pseudonyms, genopass_run
 
 from genopass.demo import planted
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import genopass_run, random_sequence, write_fasta
+from helpers import genopass_run, random_sequence, write_fasta
 
 from genopass.demo.reads import simulate_pairs
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pysam
 import pytest
-from conftest import copy_demo, expected_pseudonyms, genopass_run
+from helpers import copy_demo, expected_pseudonyms, genopass_run
 
 from genopass.reads.calls import compare_vcfs
 

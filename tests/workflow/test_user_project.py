@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ENV, REPO, genopass_run, random_sequence, write_fasta, write_vcf
+from helpers import BIN, ENV, REPO, genopass_run, random_sequence, write_fasta, write_vcf
 
 pytestmark = pytest.mark.workflow
 
