@@ -66,8 +66,8 @@ def test_bad_data_is_one_line_and_exit_1_without_traceback(tmp_path, files):
     proc = genopass("harmonise", vcf, "--reference", fasta, "--out", tmp_path / "o.vcf.gz")
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
-        f"genopass: error: {vcf}: truncated (the BGZF end-of-file block is missing); the file "
-        "was cut short in transfer: ask the centre to send it again"
+        f"genopass: error: {vcf}: truncated: the file ends without the BGZF end-of-file block: "
+        "it was cut short in transfer; ask the centre to send it again"
     ]
     assert not (tmp_path / "o.vcf.gz").exists()
 

@@ -59,7 +59,9 @@ def make_workspace(workspace: Path, workdir: Path) -> None:
 
 
 def run(workdir: Path) -> subprocess.CompletedProcess[str]:
-    return genopass_run(workdir)
+    # the same reads aligned three times are one person three times: the QC gate would export
+    # one of them; warn mode exports all three, so that each alignment's calls can be compared
+    return genopass_run(workdir, "--config", "qc={mode: warn}")
 
 
 @pytest.fixture(scope="module")

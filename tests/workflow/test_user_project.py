@@ -182,9 +182,8 @@ def test_unknown_qc_preset(project: Path) -> None:
     fails_before_any_job(
         project,
         CONFIG + "qc: {preset: genomics_england}\n",
-        "config.yaml: key 'qc.preset': 'genomics_england' is not one of ['permissive'] (the QC "
-        "threshold preset; only permissive exists so far, the programmes' presets come with the "
-        "QC step)",
+        "config.yaml: key 'qc.preset': unknown preset 'genomics_england'; choose one of gel, "
+        "permissive, qphi or give a preset YAML file",
     )
 
 

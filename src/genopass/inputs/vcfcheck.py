@@ -666,6 +666,8 @@ def check_vcf(path: Path | str, malformed: Path | None = None, keep: int = 5) ->
             code = checker.record(result.records, line, raw)
             if code and out is not None:
                 out.write(f"{result.records}\t{code}\n")
+            if code == POS_NOT_INTEGER:
+                continue  # rejected; a POS that is no number says nothing about the order
             name, pos = checker.site
             if name != last_chrom:
                 if name in order:

@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pysam
+
 from genopass.errors import InputError
 from genopass.io import atomic_output
 from genopass.tools import run_pipeline, run_tool
@@ -126,7 +128,13 @@ def write_cohort(
 
 
 def king_table(cohort: Path | str, *, maf: float = MIN_MAF, threads: int = 1) -> list[KingPair]:
-    """plink2 --make-king-table on the common biallelic SNVs of a cohort VCF."""
+    """plink2 --make-king-table on the common biallelic SNVs of a cohort VCF.
+
+    A cohort of one has no pair (plink2 refuses it): no rows.
+    """
+    with pysam.VariantFile(str(cohort)) as handle:
+        if len(handle.header.samples) < 2:
+            return []
     with tempfile.TemporaryDirectory(prefix="genopass-king-") as tmp:
         prefix = Path(tmp) / "king"
         args = [

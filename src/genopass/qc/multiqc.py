@@ -17,6 +17,7 @@ sheet ID -> the pseudonym; empty with ``sheet``).
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -238,6 +239,8 @@ def _relatedness_rows(
     pseudonym = {(row["sample"], row["centre"]): row["pseudonym"] for row in rows}
     out = []
     for pair in read_relatedness(relatedness_tsv):
+        if not math.isfinite(pair.kinship):
+            continue  # too few shared sites for an estimate: relatedness.tsv says so
         a = shown[pseudonym[(pair.sample_a, pair.centre_a)]]
         b = shown[pseudonym[(pair.sample_b, pair.centre_b)]]
         out.append(
