@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from genopass.errors import GenopassError
-from genopass.harmonise.reasons import DUPLICATE, REASONS, STEP_REASONS, reason_class
 from genopass.io import read_tsv
+from genopass.reasons import DUPLICATE, REASONS, STEP_REASONS, reason_class
 from genopass.tools import PipelineError, run_tool
 
 SOURCE_INFO = "GENOPASS_SOURCE"

@@ -48,14 +48,6 @@ from genopass.harmonise.alleles import (
     swap_order,
 )
 from genopass.harmonise.chain import Block, ChainMap
-from genopass.harmonise.reasons import (
-    INVALID_ALLELE,
-    LIFTOVER_AMBIGUOUS,
-    LIFTOVER_UNMAPPED,
-    REF_MISMATCH,
-    UNKNOWN_CONTIG,
-    UNSUPPORTED_ALLELE,
-)
 from genopass.inputs.build import fasta_contig_names
 from genopass.inputs.contigs import (
     CONTIG_NOT_IN_REFERENCE,
@@ -66,6 +58,14 @@ from genopass.inputs.contigs import (
     plan_contigs,
 )
 from genopass.inputs.reference import ensure_fai, read_fai
+from genopass.reasons import (
+    INVALID_ALLELE,
+    LIFTOVER_AMBIGUOUS,
+    LIFTOVER_UNMAPPED,
+    REF_MISMATCH,
+    UNKNOWN_CONTIG,
+    UNSUPPORTED_ALLELE,
+)
 from genopass.tools import PipelineError, PythonStage, run, run_tool
 
 log = logging.getLogger(__name__)

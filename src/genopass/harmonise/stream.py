@@ -51,8 +51,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pysam
 
+from genopass import reasons
 from genopass.errors import InputError
-from genopass.harmonise import reasons
 from genopass.harmonise.accounting import (
     REJECT_INFO,
     SOURCE_DEFINITION,
@@ -172,10 +172,10 @@ BEGIN {
         info8 = (f[8] == "." ? "GENOPASS_SOURCE=" src : f[8] ";GENOPASS_SOURCE=" src)
     }
     c = f[1]
-    reason = (c in why) ? why[c] : "unknown_contig"
-    if (reason == "" && target[c] == "") reason = "unknown_contig"
+    reason = (c in why) ? why[c] : unknown_contig
+    if (reason == "" && target[c] == "") reason = unknown_contig
     plain = f[4] ~ /^[ACGTNacgtn]+$/ && f[5] ~ /^[ACGTNacgtn]+(,[ACGTNacgtn]+)*$/
-    if (reason == "" && !plain && bad_alleles(f[4], f[5])) reason = "invalid_allele"
+    if (reason == "" && !plain && bad_alleles(f[4], f[5])) reason = invalid_allele
     if (reason != "") {
         print src "\t" c "\t" f[2] "\t0" > sites; print reason "\t" record(c, f[5]) > rejects
         next
@@ -602,6 +602,8 @@ class HarmoniseJob:
         triage = ["awk", "-v", f"contigs={contigs}", "-v", f"numbered={numbered}"]
         triage += ["-v", f"gvcf={int(self.gvcf)}", "-v", f"definition={SOURCE_DEFINITION}"]
         triage += ["-v", f"wide={self.wide}"]
+        triage += ["-v", f"unknown_contig={reasons.UNKNOWN_CONTIG}"]
+        triage += ["-v", f"invalid_allele={reasons.INVALID_ALLELE}"]
         triage += ["-v", f"malformed_list={self.options.malformed or ''}"]
         for name in ("sites", "rejects", "blocks", "count"):
             triage += ["-v", f"{name}={side[name]}"]

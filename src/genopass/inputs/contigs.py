@@ -16,6 +16,7 @@ from pathlib import Path
 
 from genopass.errors import InputError
 from genopass.paths import ALIAS_DIR
+from genopass.reasons import CONTIG_NOT_IN_REFERENCE, NON_PRIMARY_CONTIG, UNKNOWN_CONTIG
 
 PRIMARY_UCSC = re.compile(r"^chr([1-9]|1[0-9]|2[0-2]|X|Y|M)$")
 # Names that are never primary, whatever table knows them: alts, randoms, unplaced,
@@ -31,10 +32,6 @@ NON_PRIMARY_NAME = re.compile(
 SCAFFOLD = re.compile(
     r"^(?:chr[0-9XYMUn]+_)?([A-Za-z]{2,6}\d{6,8})(?:v(\d+)|\.(\d+))?(?:_random|_alt|_fix|_decoy)?$"
 )
-
-UNKNOWN_CONTIG = "unknown_contig"
-NON_PRIMARY_CONTIG = "non_primary_contig"
-CONTIG_NOT_IN_REFERENCE = "contig_not_in_reference"
 
 
 NAME_COLUMNS = ("ucsc", "ensembl", "refseq", "genbank")

@@ -1,4 +1,5 @@
-"""Reject reason codes: every place that rejects a record or counts rejects uses these names.
+"""Reject reason codes: every place that rejects a record or counts rejects uses these names
+(contig planning in inputs/, the harmonise stream and liftover, the accounting, validation).
 
 A rejected record goes to the sample's rejects file with INFO/GENOPASS_REJECT set to one of
 these codes and INFO/GENOPASS_STEP naming the step (liftover or harmonise).
