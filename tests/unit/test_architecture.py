@@ -33,7 +33,7 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             base = node.module
-            # `from genopass.harmonise import reasons` imports the module genopass.harmonise.reasons
+            # `from genopass import reasons` imports the module genopass.reasons
             names = [
                 f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names
             ]

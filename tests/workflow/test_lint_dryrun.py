@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from helpers import make_demo
+from helpers import job_counts, make_demo
 
 from genopass.paths import REPO_ROOT
 
@@ -56,16 +56,6 @@ def snakemake_fails(workdir: Path, *args: str, env: dict[str, str] | None = None
     result = run_snakemake(workdir, *args, env=env)
     assert result.returncode != 0, result.stdout + result.stderr
     return result.stdout + result.stderr
-
-
-def job_counts(dry_run_output: str) -> dict[str, int]:
-    """The 'Job stats' table of a dry run: rule -> number of jobs."""
-    table = dry_run_output.split("Job stats:", 1)[1].split("Reasons:", 1)[0]
-    return {
-        rule: int(count)
-        for rule, count in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.MULTILINE)
-        if rule != "total"
-    }
 
 
 def planned(dry_run_output: str, field: str) -> list[str]:

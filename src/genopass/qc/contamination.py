@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from genopass.errors import InputError
+from genopass.qc.variants import pass_snvs_view
 from genopass.tools import run_pipeline
 
 MAX_RATE = 0.5
@@ -145,23 +146,7 @@ def sample_contamination(
         "-Ou",
         str(vcf),
     ]
-    view = [
-        "bcftools",
-        "view",
-        "--no-version",
-        "-f",
-        "PASS,.",
-        "-v",
-        "snps",
-        "-m2",
-        "-M2",
-        "-T",
-        str(autosomes_bed),
-        "-i",
-        'GT="alt"',
-        "-Ou",
-        "-",
-    ]
+    view = pass_snvs_view(autosomes_bed, "-i", 'GT="alt"', "-Ou", "-")
     fmt = "\\t".join(f"%{PREFIX}{t}" if t in tags else "." for t in ("AF", "AC", "AN"))
     query = ["bcftools", "query", "-f", fmt + r"[\t%GT\t%AD]\n", "-"]
     k, n, p = [], [], []

@@ -25,6 +25,7 @@ import pysam
 
 from genopass.errors import InputError
 from genopass.io import atomic_output
+from genopass.qc.variants import pass_snvs_view
 from genopass.tools import run_pipeline, run_tool
 
 DUPLICATE, FIRST, SECOND, UNRELATED, INSUFFICIENT = (
@@ -92,21 +93,7 @@ def write_cohort(
         parts = []
         for index, vcf in enumerate(vcfs):
             part = Path(tmp) / f"{index}.bcf"
-            view = [
-                "bcftools",
-                "view",
-                "--no-version",
-                "-f",
-                "PASS,.",
-                "-v",
-                "snps",
-                "-m2",
-                "-M2",
-                "-T",
-                str(autosomes_bed),
-                "-Ob",
-                str(vcf),
-            ]
+            view = pass_snvs_view(autosomes_bed, "-Ob", str(vcf))
             run_pipeline([view], about=vcf, stdout=part)
             run_tool(["bcftools", "index", "-f", str(part)], about=vcf)
             parts.append(str(part))

@@ -231,3 +231,22 @@ def accounting_extras(path: Path | str) -> AccountingExtras:
     else:
         missing["pct_multiallelic_records"] = "the delivery has no variant record"
     return AccountingExtras(values, missing)
+
+
+def pass_snvs_view(autosomes_bed: Path | str, *args: str) -> list[str]:
+    """``bcftools view`` of PASS (or unfiltered) biallelic SNVs on the autosomes outside gaps,
+    the sites kinship and contamination work on; ``args`` add options and the input."""
+    return [
+        "bcftools",
+        "view",
+        "--no-version",
+        "-f",
+        "PASS,.",
+        "-v",
+        "snps",
+        "-m2",
+        "-M2",
+        "-T",
+        str(autosomes_bed),
+        *args,
+    ]
