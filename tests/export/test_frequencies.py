@@ -102,9 +102,13 @@ def test_no_row_exposes_a_small_count(built: Built) -> None:
 
 def test_suppression_counts_add_up(built: Built) -> None:
     summary = json.loads(built.summary.read_text())
-    variants = duckdb.execute(
-        f"SELECT count(*) FROM read_parquet('{built.export}/parquet/variants/*/*.parquet')"
-    ).fetchone()[0]
+    variants = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(*) FROM read_parquet('{built.export}/parquet/variants/*/*.parquet')"
+        )
+        .fetchone()[0]
+    )
     populations = {r["POPULATION"] for r in read_rows(built)}
     assert populations  # 11 populations: ALL, ALL_F, ALL_M and DE, FR, SE with their strata
     assert summary["rows_computed"] == variants * 11
@@ -140,10 +144,14 @@ def test_a_male_hemizygous_x_call_counts_once(built: Built) -> None:
     write_frequencies(
         built.export / "parquet", records, FrequencyOptions(out, DATASET, min_cell_count=1)
     )
-    table = duckdb.execute(
-        f"SELECT * FROM read_parquet('{out}/{DATASET}/GRCh38/allele-freq-chrX.*.parquet') "
-        "WHERE POPULATION = 'DE_M'"
-    ).fetchall()
+    table = (
+        duckdb.connect()
+        .execute(
+            f"SELECT * FROM read_parquet('{out}/{DATASET}/GRCh38/allele-freq-chrX.*.parquet') "
+            "WHERE POPULATION = 'DE_M'"
+        )
+        .fetchall()
+    )
     got = {(r[0] + 1, r[1], r[2]): r for r in table}
     checked = 0
     for pos, ref, alt, carriers, nocalls, gts in rows:
@@ -165,26 +173,34 @@ def test_duckdb_answers_af_among_female_samples_of_a_country(built: Built) -> No
     target = next(r for r in rows if r["POPULATION"] == "DE_F")
     chromosome = target["chrom"].removeprefix("chr")
     folder = built.frequencies
-    af = duckdb.execute(
-        f"""SELECT AF FROM read_parquet('{folder}/allele-freq-chr{chromosome}.*.parquet')
+    af = (
+        duckdb.connect()
+        .execute(
+            f"""SELECT AF FROM read_parquet('{folder}/allele-freq-chr{chromosome}.*.parquet')
         WHERE POS = {target["POS"] + 1} - 1 AND REF = '{target["REF"]}'
           AND ALT = '{target["ALT"]}' AND POPULATION = 'DE_F'"""
-    ).fetchone()[0]
+        )
+        .fetchone()[0]
+    )
     want = oracle(built, members(built, "DE_F"))[
         (target["chrom"], target["POS"] + 1, target["REF"], target["ALT"])
     ]
     assert af == want[0] / want[1]
     # the same from the export's genotypes and samples tables (hom-ref rows implied)
     export = built.export / "parquet"
-    count = duckdb.execute(
-        f"""WITH f AS (SELECT sample FROM '{export}/samples/samples.parquet'
+    count = (
+        duckdb.connect()
+        .execute(
+            f"""WITH f AS (SELECT sample FROM '{export}/samples/samples.parquet'
                        WHERE country = 'DE' AND sex = 'female')
         SELECT sum(coalesce(g.alt_count, 0)), 2 * (SELECT count(*) FROM f)
                - 2 * count(g.sample) FILTER (WHERE g.alt_count IS NULL)
         FROM f LEFT JOIN (SELECT * FROM read_parquet('{export}/genotypes/*/*.parquet')
               WHERE chrom = '{target["chrom"]}' AND pos = {target["POS"] + 1}
               AND ref = '{target["REF"]}' AND alt = '{target["ALT"]}') g USING (sample)"""
-    ).fetchone()
+        )
+        .fetchone()
+    )
     assert count[0] / count[1] == af
 
 

@@ -96,9 +96,11 @@ def test_genotype_rows_per_site(exported: tuple[Path, Path]) -> None:
         kept = [gt for gt, a in zip(gts, alleles, strict=True) if set(a) != {"0"}]
         want[(int(pos), ref, alt)] = Counter(kept)
     got: dict[tuple[int, str, str], Counter[str]] = {key: Counter() for key in want}
-    rows = duckdb.sql(
-        f"SELECT pos, ref, alt, gt, count(*) FROM {parts(out, 'genotypes')} GROUP BY ALL"
-    ).fetchall()
+    rows = (
+        duckdb.connect()
+        .sql(f"SELECT pos, ref, alt, gt, count(*) FROM {parts(out, 'genotypes')} GROUP BY ALL")
+        .fetchall()
+    )
     for pos, ref, alt, gt, n in rows:
         got[(pos, ref, alt)][gt] = n
     assert got == want
@@ -117,9 +119,11 @@ def test_rows_of_a_sample_match_bcftools_view(exported: tuple[Path, Path], tmp_p
         return len(bcftools("view", "-H", "-i", expression, one).splitlines())
 
     expected = count('GT~"1"') + count('GT~"\\."') - count('GT~"1" && GT~"\\."')
-    [(got,)] = duckdb.sql(
-        f"SELECT count(*) FROM {parts(out, 'genotypes')} WHERE sample = '{sample}'"
-    ).fetchall()
+    [(got,)] = (
+        duckdb.connect()
+        .sql(f"SELECT count(*) FROM {parts(out, 'genotypes')} WHERE sample = '{sample}'")
+        .fetchall()
+    )
     assert got == expected > 0
 
 
@@ -131,8 +135,10 @@ def test_info_ac_an_agree_with_genotypes(panel: tuple[Path, Path]) -> None:
     # ALT alleles and missing alleles per site, summed over the written (non hom-ref) rows;
     # diploid autosome: AN = 2 * samples - missing alleles.
     an = 2 * n_samples
-    mismatches = duckdb.sql(
-        f"""
+    mismatches = (
+        duckdb.connect()
+        .sql(
+            f"""
         WITH g AS (
             SELECT pos, ref, alt,
                    sum(length(gt) - length(replace(gt, '1', ''))) AS ac,
@@ -144,7 +150,9 @@ def test_info_ac_an_agree_with_genotypes(panel: tuple[Path, Path]) -> None:
         WHERE v.info_AC IS DISTINCT FROM coalesce(g.ac, 0)
            OR v.info_AN IS DISTINCT FROM {an} - coalesce(g.missing, 0)
         """
-    ).fetchall()
+        )
+        .fetchall()
+    )
     assert mismatches == []
 
 

@@ -468,7 +468,7 @@ def test_contig_names_with_colons(tmp_path: Path, mode: str) -> None:
     assert "2 variants and 4 genotype rows (2 contigs)" in export([path], out)
     part = out / "variants" / "chrom=HLA-A%2A01%3A01%3A01%3A01" / "part-0.parquet"
     assert pq.read_table(part)["variant_key"].to_pylist() == [f"{name}-50-T-C"]
-    rel = duckdb.sql(
+    rel = duckdb.connect().sql(
         f"SELECT DISTINCT chrom FROM read_parquet('{out}/genotypes/*/*.parquet', "
         "hive_partitioning=true) ORDER BY chrom"
     )
