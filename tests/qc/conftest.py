@@ -7,14 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from qc_helpers import GENOPASS, SHARED_DATA, run
-
-
-@pytest.fixture
-def qc_shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared real data not present at {SHARED_DATA}")
-    return SHARED_DATA
+from qc_helpers import GENOPASS, run
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +9,6 @@ from pathlib import Path
 import pysam
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = Path(os.environ.get("GENOPASS_SHARED_DATA", REPO.parent / "shared" / "data"))
 GENOPASS = [sys.executable, "-m", "genopass.cli"]
 
 

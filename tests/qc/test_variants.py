@@ -130,8 +130,8 @@ def test_demo_accounting_extras(demo):
     assert extras.values["rejected_records"] == int(row["rejected_source_records"])
 
 
-def test_giab_hg001_platinum_chr21_equals_bcftools(qc_shared_data, tmp_path):
-    source = qc_shared_data / "hap.py-giab-platinum/example/happy/PG_NA12878_hg38-chr21.vcf.gz"
+def test_giab_hg001_platinum_chr21_equals_bcftools(shared_data, tmp_path):
+    source = shared_data / "hap.py-giab-platinum/example/happy/PG_NA12878_hg38-chr21.vcf.gz"
     split = tmp_path / "hg001.vcf.gz"
     run(["bcftools", "norm", "-m-any", "-Oz", "-o", split, source])
     run(["tabix", "-p", "vcf", split])
@@ -142,8 +142,8 @@ def test_giab_hg001_platinum_chr21_equals_bcftools(qc_shared_data, tmp_path):
 
 
 @pytest.mark.parametrize("sample", ["HG00096", "NA12878"])
-def test_1000_genomes_chr22_equals_bcftools(qc_shared_data, tmp_path, sample):
-    source = qc_shared_data / "nf-core-test-datasets/popgen/1000GP.chr22.vcf.gz"
+def test_1000_genomes_chr22_equals_bcftools(shared_data, tmp_path, sample):
+    source = shared_data / "nf-core-test-datasets/popgen/1000GP.chr22.vcf.gz"
     one = tmp_path / f"{sample}.vcf.gz"
     run(["bcftools", "view", "-s", sample, "-Oz", "-o", one, source])
     run(["tabix", "-p", "vcf", one])
