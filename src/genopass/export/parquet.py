@@ -681,10 +681,14 @@ def _stream(
     def convert(text: IO[bytes]) -> None:
         if not text.peek(1):  # type: ignore[attr-defined]  # pyarrow rejects empty input
             return
-        reader = pacsv.open_csv(text, **_read_options(query.columns))  # type: ignore[arg-type]
-        for batch in reader:
-            for writer, out in zip(writers, query.transform(batch, contig), strict=True):
-                writer.write(out)
+        # Closed here, not at interpreter exit: a CSV reader's threads still alive during the
+        # final teardown can abort the process ("terminate called without an active exception",
+        # apache/arrow#34314).
+        options = _read_options(query.columns)
+        with pacsv.open_csv(text, **options) as reader:  # type: ignore[arg-type]
+            for batch in reader:
+                for writer, out in zip(writers, query.transform(batch, contig), strict=True):
+                    writer.write(out)
 
     commands = source.pipeline(regions, [*query.args, "-f", query.fmt])
     stage = PythonStage(convert, f"converting the {query.name}")
