@@ -15,6 +15,8 @@ rule bwa_index:
         BENCHMARKS / "bwa_index" / f"{Path(REFERENCE).name}.tsv"
     conda:
         "../../envs/bwa.yaml"
+    resources:
+        **rule_resources("bwa_index"),
     shell:
         "bwa index {input:q} > {log:q} 2>&1"
 
@@ -31,6 +33,8 @@ rule minimap2_index:
     conda:
         "../../envs/minimap2.yaml"
     threads: 2
+    resources:
+        **rule_resources("minimap2_index"),
     shell:
         "minimap2 -x sr -t {threads} -d {output:q} {input:q} > {log:q} 2>&1"
 
@@ -64,6 +68,8 @@ rule bwa_mem:
     conda:
         "../../envs/bwa.yaml"
     threads: 4
+    resources:
+        **rule_resources("bwa_mem"),
     params:
         read_group=get_read_group,
     shell:
@@ -85,6 +91,8 @@ rule minimap2_sr:
     conda:
         "../../envs/minimap2.yaml"
     threads: 4
+    resources:
+        **rule_resources("minimap2_sr"),
     params:
         read_group=get_read_group,
     shell:
@@ -105,6 +113,8 @@ rule samtools_merge:
     conda:
         "../../envs/samtools.yaml"
     threads: 2
+    resources:
+        **rule_resources("samtools_merge"),
     shell:
         "samtools merge -f -@ {threads} -o {output:q} {input:q} > {log:q} 2>&1"
 
@@ -123,6 +133,8 @@ rule samtools_markdup:
     conda:
         "../../envs/samtools.yaml"
     threads: 2
+    resources:
+        **rule_resources("samtools_markdup"),
     shell:
         "samtools markdup -@ {threads} -s -f {output.stats:q} --write-index"
         " -T {output.bam:q}.markdup {input:q} {output.bam:q}##idx##{output.bai:q}"
@@ -161,6 +173,8 @@ rule samtools_index:
     conda:
         "../../envs/samtools.yaml"
     threads: 2
+    resources:
+        **rule_resources("samtools_index"),
     params:
         ref_path=OFFLINE_REF_PATH,
     shell:

@@ -20,6 +20,8 @@ rule bcftools_call:
         BENCHMARKS / "bcftools_call" / "{sample}.{contig}.tsv"
     conda:
         "../../envs/bcftools.yaml"
+    resources:
+        **rule_resources("bcftools_call"),
     params:
         alignment=get_indexed_alignment,
         ref_path=OFFLINE_REF_PATH,
@@ -45,6 +47,8 @@ rule bcftools_concat:
     conda:
         "../../envs/bcftools.yaml"
     threads: 2
+    resources:
+        **rule_resources("bcftools_concat"),
     shell:
         "(bcftools concat --threads {threads} --output-type z --output {output.vcf:q} {input:q}"
         " && bcftools index --tbi {output.vcf:q}) > {log:q} 2>&1"

@@ -9,6 +9,7 @@ from genopass.errors import GenopassError
 from genopass.export.pseudonym import load_key, pseudonym
 from genopass.inputs.alignments import OFFLINE_REF_PATH
 from genopass.inputs.plan import load_plan
+from genopass.inputs.resources import callables as resource_callables
 from genopass.qc.multiqc import FILES as REPORT_CONTENT
 
 ##### the plan #####
@@ -30,6 +31,14 @@ LOGS = PLAN.logs
 BENCHMARKS = PLAN.benchmarks
 DATASET = PLAN.dataset
 REFERENCE = PLAN.reference
+
+
+def rule_resources(name):
+    """``mem_mb`` and ``runtime`` of rule ``name``'s jobs, computed from the size of their inputs
+    and their threads and doubled on a retry (genopass.inputs.resources; docs/cluster.md). Use
+    it as ``resources: **rule_resources("bwa_mem")``; set-resources in a profile wins.
+    """
+    return resource_callables(name)
 
 
 def one_of(names):

@@ -20,6 +20,8 @@ rule export_vcf:
     conda:
         "../../envs/genopass.yaml"
     threads: 2
+    resources:
+        **rule_resources("export_vcf"),
     params:
         # the sample's own sites; INFO: AC, AN, AF recomputed plus these; FORMAT: GT DP GQ AD
         info_keep=PLAN.info_keep_options,
@@ -48,6 +50,8 @@ rule export_cohort:
     conda:
         "../../envs/genopass.yaml"
     threads: 2
+    resources:
+        **rule_resources("export_cohort"),
     params:
         blocks=get_cohort_blocks_options,
         missing=PLAN.export_settings.missing_genotypes,
@@ -73,6 +77,8 @@ rule export_parquet:
     conda:
         "../../envs/genopass.yaml"
     threads: 2
+    resources:
+        **rule_resources("export_parquet"),
     params:
         out=EXPORT / "parquet",
         reference_name=PLAN.reference_name,
@@ -124,6 +130,8 @@ rule export_frequencies:
     conda:
         "../../envs/genopass.yaml"
     threads: 2
+    resources:
+        **rule_resources("export_frequencies"),
     params:
         parquet=EXPORT / "parquet",
         dataset=DATASET,

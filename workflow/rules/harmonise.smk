@@ -42,6 +42,8 @@ rule check_vcf:
         BENCHMARKS / "check_vcf" / "{sample}.tsv"
     conda:
         "../../envs/genopass.yaml"
+    resources:
+        **rule_resources("check_vcf"),
     shell:
         "genopass validate --level vcf {input:q} --malformed {output:q} > {log:q} 2>&1"
 
@@ -67,6 +69,8 @@ rule harmonise_vcf:
     conda:
         "../../envs/genopass.yaml"
     threads: 2
+    resources:
+        **rule_resources("harmonise_vcf"),
     params:
         reference_name=PLAN.reference_name,
         sample=get_sample_rename,

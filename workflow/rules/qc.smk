@@ -37,6 +37,8 @@ rule samtools_stats:
     conda:
         "../../envs/samtools.yaml"
     threads: 2
+    resources:
+        **rule_resources("samtools_stats"),
     params:
         ref_path=OFFLINE_REF_PATH,
     shell:
@@ -55,6 +57,8 @@ rule samtools_flagstat:
     conda:
         "../../envs/samtools.yaml"
     threads: 2
+    resources:
+        **rule_resources("samtools_flagstat"),
     params:
         ref_path=OFFLINE_REF_PATH,
     shell:
@@ -86,6 +90,8 @@ rule mosdepth:
     conda:
         "../../envs/mosdepth.yaml"
     threads: 2
+    resources:
+        **rule_resources("mosdepth"),
     params:
         alignment=get_indexed_alignment,
         prefix=get_mosdepth_prefix,
@@ -108,6 +114,8 @@ rule picard_bed_to_interval_list:
         LOGS / "picard_bed_to_interval_list" / "{sample}.log",
     conda:
         "../../envs/picard.yaml"
+    resources:
+        **rule_resources("picard_bed_to_interval_list"),
     params:
         picard=PICARD,
     shell:
@@ -130,6 +138,8 @@ rule picard_collect_wgs_metrics:
         BENCHMARKS / "picard_collect_wgs_metrics" / "{sample}.tsv"
     conda:
         "../../envs/picard.yaml"
+    resources:
+        **rule_resources("picard_collect_wgs_metrics"),
     params:
         picard=PICARD,
         ref_path=OFFLINE_REF_PATH,
@@ -151,6 +161,8 @@ rule picard_collect_quality_yield_metrics:
         BENCHMARKS / "picard_collect_quality_yield_metrics" / "{sample}.tsv"
     conda:
         "../../envs/picard.yaml"
+    resources:
+        **rule_resources("picard_collect_quality_yield_metrics"),
     params:
         picard=PICARD,
         ref_path=OFFLINE_REF_PATH,
@@ -176,6 +188,8 @@ rule write_qc_cohort:
     conda:
         "../../envs/genopass.yaml"
     threads: 2
+    resources:
+        **rule_resources("write_qc_cohort"),
     shell:
         "genopass qc-cohort {input.vcfs:q} --autosomes {input.autosomes:q}"
         " --out {output.vcf:q} --threads {threads} > {log:q} 2>&1"
@@ -212,6 +226,8 @@ rule write_relatedness:
     conda:
         "../../envs/plink2.yaml"
     threads: 2
+    resources:
+        **rule_resources("write_relatedness"),
     shell:
         "genopass qc-relatedness {input.cohort:q} --pseudonyms {input.pseudonyms:q}"
         " --out {output:q} --threads {threads} > {log:q} 2>&1"

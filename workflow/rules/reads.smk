@@ -34,6 +34,8 @@ rule fastp_pe:
     conda:
         "../../envs/fastp.yaml"
     threads: 2
+    resources:
+        **rule_resources("fastp_pe"),
     shell:
         # --detect_adapter_for_pe: adapters found by overlap and by sequence; -z 1: the output is
         # temporary, fast compression is enough
@@ -58,6 +60,8 @@ rule fastp_se:
     conda:
         "../../envs/fastp.yaml"
     threads: 2
+    resources:
+        **rule_resources("fastp_se"),
     shell:
         "fastp --in1 {input.fastq[0]:q} --out1 {output.reads:q}"
         " --json {output.json:q} --html {output.html:q} --report_title {wildcards.unit:q}"

@@ -53,6 +53,8 @@ rule multiqc:
         BENCHMARKS / "multiqc.tsv"
     conda:
         "../../envs/multiqc.yaml"
+    resources:
+        **rule_resources("multiqc"),
     params:
         out_dir=OUTDIR / "qc",
     shell:
