@@ -190,6 +190,20 @@ class Step:
         return max(values) if values and not self.failed else None
 
 
+def step_json(step: Step) -> dict[str, object]:
+    """A step's results, for --json."""
+    return {
+        "key": step.key,
+        "command": step.label,
+        "argv": step.argv,
+        "median_seconds": step.median,
+        "runs": [asdict(r) for r in step.runs],
+        "peak_rss_mb": step.peak("rss_mb"),
+        "tree_rss_mb": step.peak("tree_mb"),
+        "failed": step.failed,
+    }
+
+
 def _remove(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path)
@@ -392,6 +406,680 @@ def _tool_version(argv: list[str]) -> str:
         return "unknown"
 
 
+# --------------------------------------------------------------------------------------------
+# Scaling table (--scaling)
+# --------------------------------------------------------------------------------------------
+
+TARGET_SPEEDUP = 1.8  # 2 cores against 1, multi-contig inputs
+TARGET_FREQUENCIES = 1.0  # genopass frequencies / bcftools +fill-tags, same cohort, same cores
+TARGET_MEMORY_GROWTH = 1.5  # "flat": peak at the largest input / peak at the smallest
+CORES = (1, 2)
+FILL_TAGS = "AC,AN,AF,AC_Het,AC_Hom,AC_Hemi"  # what genopass frequencies computes
+COUNTRIES = ("DE", "ES", "FR", "IT")
+GENOPASS_STEPS = ("harmonise", "parquet", "cohort", "frequencies")
+
+
+@dataclass
+class ScaledStep(Step):
+    """A step of the scaling table: one command (``base``) on ``cores`` pinned cores."""
+
+    base: str = ""
+    cores: int = 1
+
+
+@dataclass
+class ScaleInput:
+    tag: str
+    records: int
+    samples: int
+    kind: str  # "vcf" (one input VCF) or "cohort" (per-sample VCFs, merged)
+    repeats: int
+    steps: list[ScaledStep] = field(default_factory=list)
+
+    def step(self, base: str, cores: int) -> ScaledStep | None:
+        return next((s for s in self.steps if s.base == base and s.cores == cores), None)
+
+    def seconds(self, base: str, cores: int) -> float | None:
+        step = self.step(base, cores)
+        return step.median if step else None
+
+
+def pinned(cores: int, argv: Sequence[str]) -> list[str]:
+    """``argv`` on the first ``cores`` CPUs (``taskset -c 0[,1...]``); as is without taskset."""
+    if not shutil.which("taskset"):
+        return list(argv)
+    return ["taskset", "-c", ",".join(str(i) for i in range(cores)), *argv]
+
+
+def _threads(cores: int) -> list[str]:
+    """bcftools' --threads: extra compression threads, none on one core."""
+    return ["--threads", str(cores)] if cores > 1 else []
+
+
+def _scaled(base: str, label: str, cores: int, argv: list[str], **kw: object) -> ScaledStep:
+    return ScaledStep(
+        f"{base}@{cores}",
+        label,
+        pinned(cores, argv),
+        base=base,
+        cores=cores,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def scaling_vcf_steps(
+    vcf: Path, fasta: Path, run_dir: Path, cores: Sequence[int], genopass: list[str]
+) -> list[ScaledStep]:
+    """Floor (one core), then bcftools norm, genopass harmonise and genopass parquet (on that
+    harmonised output) on each number of cores; in this order, round-robin."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    steps = [
+        _scaled(
+            "floor",
+            "floor: bcftools view -Ou > /dev/null",
+            1,
+            ["bash", "-c", f"bcftools view -Ou {shlex.quote(str(vcf))} > /dev/null"],
+        )
+    ]
+    norm = ["bcftools", "norm", "-m-any", "-f", str(fasta), "-Oz"]
+    for n in cores:
+        out = run_dir / f"norm-{n}.vcf.gz"
+        steps.append(
+            _scaled(
+                "norm",
+                "bcftools norm -m-any -f REF -Oz [--threads N]",
+                n,
+                [*norm, *_threads(n), "-o", str(out), str(vcf)],
+                cleanup=[out],
+            )
+        )
+    for n in cores:
+        out, rejects, accounting = (
+            run_dir / f"harmonised-{n}.vcf.gz",
+            run_dir / f"rejects-{n}.vcf.gz",
+            run_dir / f"accounting-{n}.tsv",
+        )
+        argv = [
+            *genopass,
+            "harmonise",
+            str(vcf),
+            "--reference",
+            str(fasta),
+            "--out",
+            str(out),
+            "--rejects",
+            str(rejects),
+            "--accounting",
+            str(accounting),
+            "--threads",
+            str(n),
+        ]
+        steps.append(
+            _scaled(
+                "harmonise",
+                "genopass harmonise --threads N",
+                n,
+                argv,
+                cleanup=[out, Path(f"{out}.tbi"), rejects, accounting],
+            )
+        )
+    for n in cores:
+        out = run_dir / f"parquet-{n}"
+        argv = [
+            *genopass,
+            "parquet",
+            str(run_dir / f"harmonised-{n}.vcf.gz"),
+            "--out",
+            str(out),
+            "--threads",
+            str(n),
+        ]
+        steps.append(
+            _scaled(
+                "parquet",
+                "genopass parquet --threads N (harmonised)",
+                n,
+                argv,
+                cleanup=[out],
+                requires=f"harmonise@{n}",
+            )
+        )
+    return steps
+
+
+@dataclass
+class CohortData:
+    members: list[Path]  # per-sample VCFs (their ALT sites only, as genopass export-vcf writes)
+    member_list: Path  # their paths, one a line (bcftools merge -l)
+    samples_parquet: Path  # the samples table (country, sex) genopass frequencies reads
+    populations: Path  # the same populations for bcftools +fill-tags -S
+    cohort: Path  # genopass cohort of the members (made once, input of the timed steps)
+    parquet: Path  # genopass parquet of the cohort
+
+
+def _sample_records(names: Sequence[str]) -> list[object]:
+    from genopass.export.samples import SampleRecord
+
+    return [
+        SampleRecord(
+            sample=name,
+            country=COUNTRIES[i % len(COUNTRIES)],
+            sex=("female", "male")[(i // len(COUNTRIES)) % 2],
+            consent=("GRU",),
+            centre="bench",
+        )
+        for i, name in enumerate(names)
+    ]
+
+
+def prepare_cohort(
+    source: Path, fasta: Path, folder: Path, genopass: list[str], threads: int
+) -> CohortData:
+    """Per-sample VCFs of ``source`` (normalised, INFO dropped, each sample's ALT sites only:
+    ``bcftools +split -i 'GT="alt"'``), their samples table and +fill-tags populations, the
+    cohort VCF and its Parquet tables; each made once and reused (``folder`` is the cache)."""
+    import pyarrow.parquet as pq
+
+    from genopass.export.samples import PARQUET_OPTIONS, samples_table
+
+    folder.mkdir(parents=True, exist_ok=True)
+    members_dir = folder / "members"
+    if not (members_dir / ".complete").exists():
+        tmp = folder / ".tmp.members"
+        _remove(tmp)
+        subprocess.run(
+            [
+                "bash",
+                "-o",
+                "pipefail",
+                "-c",
+                f"bcftools norm -m-any -f {shlex.quote(str(fasta))} -Ou {shlex.quote(str(source))}"
+                f" | bcftools annotate -x INFO -Ou - | bcftools +split -i 'GT=\"alt\"' -Oz"
+                f" -o {shlex.quote(str(tmp))} -",
+            ],
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
+        from concurrent.futures import ThreadPoolExecutor
+
+        files = sorted(tmp.glob("*.vcf.gz"))
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            for done in pool.map(
+                lambda p: subprocess.run(["bcftools", "index", "-t", str(p)], check=False), files
+            ):
+                done.check_returncode()
+        (tmp / ".complete").write_text(f"{len(files)}\n")
+        _remove(members_dir)
+        os.replace(tmp, members_dir)
+    members = sorted(members_dir.glob("*.vcf.gz"))
+    member_list = folder / "members.txt"
+    samples_parquet = folder / "samples.parquet"
+    populations = folder / "populations.txt"
+    if not populations.exists():  # written last of the three
+        names = [p.name.removesuffix(".vcf.gz") for p in members]
+        records = _sample_records(names)
+        member_list.write_text("".join(f"{p}\n" for p in members))
+        pq.write_table(samples_table(records), samples_parquet, **PARQUET_OPTIONS)  # type: ignore[arg-type]
+        code = {"female": "F", "male": "M"}
+        populations.write_text(
+            "".join(
+                f"{r.sample}\t{code[r.sex]},{r.country},{r.country}_{code[r.sex]}\n"  # type: ignore[attr-defined]
+                for r in records
+            )
+        )
+    cohort = folder / "cohort.vcf.gz"
+    if not Path(f"{cohort}.tbi").exists():
+        subprocess.run(
+            [
+                *genopass,
+                "cohort",
+                *map(str, members),
+                "--out",
+                str(cohort),
+                "--threads",
+                str(threads),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    parquet = folder / "parquet"
+    if not (parquet / "genotypes").is_dir():
+        tmp = folder / ".tmp.parquet"
+        _remove(tmp)
+        subprocess.run(
+            [*genopass, "parquet", str(cohort), "--out", str(tmp), "--threads", str(threads)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        os.replace(tmp, parquet)
+    return CohortData(members, member_list, samples_parquet, populations, cohort, parquet)
+
+
+def scaling_cohort_steps(
+    data: CohortData, run_dir: Path, cores: Sequence[int], genopass: list[str]
+) -> list[ScaledStep]:
+    """Floor (reading the cohort VCF), the bare ``bcftools merge`` of the per-sample VCFs,
+    ``genopass cohort`` of them, ``genopass parquet`` of the cohort, ``bcftools +fill-tags``
+    of the cohort for the populations genopass frequencies computes, and genopass
+    frequencies (from the cohort's Parquet tables)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cohort = shlex.quote(str(data.cohort))
+    steps = [
+        _scaled(
+            "floor",
+            "floor: bcftools view -Ou > /dev/null (cohort VCF)",
+            1,
+            ["bash", "-c", f"bcftools view -Ou {cohort} > /dev/null"],
+        )
+    ]
+    for n in cores:
+        out = run_dir / f"merge-{n}.vcf.gz"
+        steps.append(
+            _scaled(
+                "merge",
+                "bcftools merge -m none -Oz [--threads N]",
+                n,
+                [
+                    "bcftools",
+                    "merge",
+                    "-m",
+                    "none",
+                    "-Oz",
+                    *_threads(n),
+                    "-o",
+                    str(out),
+                    "-l",
+                    str(data.member_list),
+                ],
+                cleanup=[out],
+            )
+        )
+    for n in cores:
+        out = run_dir / f"cohort-{n}.vcf.gz"
+        steps.append(
+            _scaled(
+                "cohort",
+                "genopass cohort --threads N",
+                n,
+                [
+                    *genopass,
+                    "cohort",
+                    *map(str, data.members),
+                    "--out",
+                    str(out),
+                    "--threads",
+                    str(n),
+                ],
+                cleanup=[out, Path(f"{out}.tbi")],
+            )
+        )
+    for n in cores:
+        out = run_dir / f"parquet-{n}"
+        steps.append(
+            _scaled(
+                "parquet",
+                "genopass parquet --threads N (cohort VCF)",
+                n,
+                [*genopass, "parquet", str(data.cohort), "--out", str(out), "--threads", str(n)],
+                cleanup=[out],
+            )
+        )
+    pops = shlex.quote(str(data.populations))
+    for n in cores:
+        threads = f" --threads {n}" if n > 1 else ""
+        steps.append(
+            _scaled(
+                "fill_tags",
+                "bcftools +fill-tags -S POPS -Ou > /dev/null",
+                n,
+                [
+                    "bash",
+                    "-c",
+                    f"bcftools +fill-tags{threads} -Ou {cohort} -- -S {pops}"
+                    f" -t {FILL_TAGS} > /dev/null",
+                ],
+            )
+        )
+    for n in cores:
+        out = run_dir / f"frequencies-{n}"
+        steps.append(
+            _scaled(
+                "frequencies",
+                "genopass frequencies --threads N (cohort Parquet)",
+                n,
+                [
+                    *genopass,
+                    "frequencies",
+                    str(data.parquet),
+                    "--samples-table",
+                    str(data.samples_parquet),
+                    "--dataset",
+                    "bench",
+                    "--out",
+                    str(out),
+                    "--threads",
+                    str(n),
+                ],
+                cleanup=[out],
+            )
+        )
+    return steps
+
+
+def _ratio(top: float | None, bottom: float | None) -> float | None:
+    return top / bottom if top is not None and bottom else None
+
+
+def _mb(step: ScaledStep | None) -> str:
+    if step is None or step.failed:
+        return "n/a"
+    rss, tree = step.peak("rss_mb"), step.peak("tree_mb")
+    text = _fmt(rss, ".0f")
+    return f"{text} ({tree:.0f})" if tree is not None else text
+
+
+def scaling_table(inputs: Sequence[ScaleInput], cores: Sequence[int]) -> str:
+    """One row per input and command: per number of cores the median wall time, records per
+    second, ratio to that input's floor (measured in the same run, one core), peak memory;
+    then the speed-up from the fewest to the most cores."""
+    head = ["input", "command"]
+    for n in cores:
+        c = f"{n} core{'s' if n > 1 else ''}"
+        head += [f"{c}: s", f"{c}: records/s", f"{c}: x floor", f"{c}: peak MB (tree)"]
+    head += [f"speed-up {cores[0]}->{cores[-1]}" if len(cores) > 1 else "speed-up", "runs"]
+    lines = [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 3) + ["---"]) + "|",
+    ]
+    for item in inputs:
+        floor = item.seconds("floor", 1)
+        bases = list(dict.fromkeys(s.base for s in item.steps))
+        for base in bases:
+            row = [item.tag, next(s.label for s in item.steps if s.base == base)]
+            for n in cores:
+                step = item.step(base, n)
+                if step is None:
+                    row += ["", "", "", ""]
+                    continue
+                median = step.median
+                row += [
+                    "failed" if step.failed else _fmt(median, ".2f"),
+                    _fmt(_ratio(item.records, median), ",.0f"),
+                    _fmt(_ratio(median, floor), ".2f") + ("x" if median and floor else ""),
+                    _mb(step),
+                ]
+            speed = _ratio(item.seconds(base, cores[0]), item.seconds(base, cores[-1]))
+            runs = "; ".join(
+                f"{s.cores}c: " + ", ".join(f"{r.seconds:.1f}" for r in s.runs)
+                for s in item.steps
+                if s.base == base and s.runs
+            )
+            row += [_fmt(speed, ".2f") + ("x" if speed else "") if base != "floor" else "", runs]
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _verdict(value: float | None, limit: float, below: bool = False) -> str:
+    if value is None:
+        return "NOT AVAILABLE"
+    ok = value < limit if below else value <= limit
+    return "PASS" if ok else "MISS"
+
+
+def scaling_targets(inputs: Sequence[ScaleInput], cores: Sequence[int]) -> list[dict[str, object]]:
+    """The targets of DESIGN.md ("Performance targets") against the scaling table."""
+    most = cores[-1]
+    rows: list[dict[str, object]] = []
+
+    def add(target: str, value: float | None, limit: float, unit: str, result: str) -> None:
+        rows.append(
+            {"target": target, "measured": value, "limit": limit, "unit": unit, "result": result}
+        )
+
+    for item in inputs:
+        if item.kind != "vcf":
+            continue
+        value = _ratio(item.seconds("harmonise", most), item.seconds("norm", most))
+        add(
+            f"harmonise / norm, {most} cores: {item.tag}",
+            value,
+            TARGET_HARMONISE,
+            "x",
+            _verdict(value, TARGET_HARMONISE),
+        )
+    for item in inputs:
+        limit = TARGET_PARQUET[1] if item.samples == 1 else TARGET_PARQUET[100]
+        value = _ratio(item.seconds("parquet", most), item.seconds("floor", 1))
+        add(f"parquet / floor, {most} cores: {item.tag}", value, limit, "x", _verdict(value, limit))
+    for item in inputs:
+        if item.kind != "cohort":
+            continue
+        for n in cores:
+            value = _ratio(item.seconds("frequencies", n), item.seconds("fill_tags", n))
+            add(
+                f"frequencies / +fill-tags, {n} core{'s' if n > 1 else ''}: {item.tag}",
+                value,
+                TARGET_FREQUENCIES,
+                "x",
+                _verdict(value, TARGET_FREQUENCIES),
+            )
+    for item in inputs:
+        peaks = [s.peak("rss_mb") for s in item.steps if s.base in GENOPASS_STEPS and not s.failed]
+        value = max((p for p in peaks if p is not None), default=None)
+        add(
+            f"peak memory, largest genopass process: {item.tag}",
+            value,
+            TARGET_MEMORY_MB,
+            "MB",
+            _verdict(value, TARGET_MEMORY_MB, below=True),
+        )
+    series = sorted(
+        (i for i in inputs if i.kind == "vcf" and i.samples == 1), key=lambda i: i.records
+    )
+    if len(series) > 1:
+        small, large = series[0], series[-1]
+        for base in ("harmonise", "parquet"):
+            grow = [
+                _ratio(large.step(base, n).peak("rss_mb"), small.step(base, n).peak("rss_mb"))  # type: ignore[union-attr]
+                for n in cores
+                if large.step(base, n) and small.step(base, n)
+            ]
+            value = max((g for g in grow if g is not None), default=None)
+            add(
+                f"memory growth, {base}: {small.tag} -> {large.tag} "
+                f"({large.records // small.records}x the records)",
+                value,
+                TARGET_MEMORY_GROWTH,
+                "x",
+                _verdict(value, TARGET_MEMORY_GROWTH),
+            )
+    if len(cores) > 1:
+        # One row per genopass command: its lowest speed-up over the inputs (all multi-contig).
+        for base in GENOPASS_STEPS:
+            found = [
+                (_ratio(i.seconds(base, cores[0]), i.seconds(base, most)), i.tag)
+                for i in inputs
+                if i.step(base, most) is not None
+            ]
+            if not found:
+                continue
+            known = [(v, tag) for v, tag in found if v is not None]
+            value, where = min(known) if known else (None, "")
+            spread = f", range {min(known)[0]:.2f}-{max(known)[0]:.2f}x" if len(known) > 1 else ""
+            add(
+                f"speed-up {cores[0]} -> {most} cores, {base}: lowest ({where}{spread})",
+                value,
+                TARGET_SPEEDUP,
+                "x>=",
+                "NOT AVAILABLE"
+                if value is None or len(known) < len(found)
+                else ("PASS" if value >= TARGET_SPEEDUP else "MISS"),
+            )
+    return rows
+
+
+def scaling_targets_table(rows: Sequence[dict[str, object]]) -> str:
+    lines = ["| target | measured | limit | result |", "|---|---:|---:|---|"]
+    for row in rows:
+        unit, value, limit = row["unit"], row["measured"], row["limit"]
+        if unit == "MB":
+            shown, bound = _fmt(value, ".0f") + " MB", f"< {limit:.0f} MB"  # type: ignore[arg-type,str-format]
+        elif unit == "x>=":
+            shown, bound = _fmt(value, ".2f") + "x", f">= {limit}x"  # type: ignore[arg-type]
+        else:
+            shown, bound = _fmt(value, ".2f") + "x", f"<= {limit}x"  # type: ignore[arg-type]
+        lines.append(f"| {row['target']} | {shown} | {bound} | {row['result']} |")
+    return "\n".join(lines)
+
+
+def _int_list(text: str) -> list[int]:
+    return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+
+
+def _contig_spec(text: str) -> tuple[tuple[str, int], ...]:
+    pairs = []
+    for part in text.split(","):
+        name, _, length = part.partition(":")
+        pairs.append((name, int(length.replace("_", ""))))
+    return tuple(pairs)
+
+
+def _synthetic(
+    data: Path, reference: SyntheticReference, fasta: Path, records: int, samples: int, seed: int
+) -> Path:
+    name = f"bench-{samples}s-{records}r-{digest(reference.key, seed, records, samples)}"
+    path = data / f"{name}.vcf.gz"
+    reused = path.exists() and Path(f"{path}.tbi").exists()
+    t0 = time.perf_counter()
+    generate_vcf(path, reference, records, samples, seed=seed, fasta_name=fasta.name)
+    state = "reused" if reused else f"generated in {time.perf_counter() - t0:.1f} s"
+    print(f"{path.name}: {records} records, {samples} sample(s) ({state})", flush=True)
+    return path
+
+
+def scaling_main(args: argparse.Namespace) -> int:
+    """``--scaling``: the scaling table (README, "Performance")."""
+    began = time.perf_counter()
+    work = args.workdir.resolve()
+    data = work / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    reference = SyntheticReference(args.contigs, args.seed)
+    fasta = reference.write_fasta(data / f"reference-{reference.key}.fa")
+    genopass = _genopass_command()
+    cpus = os.cpu_count() or 1
+    cores = [n for n in CORES if n <= cpus]
+    records, samples = _int_list(args.scaling_records), _int_list(args.scaling_samples)
+    base = min(records)
+
+    def repeats(n_records: int, cohort: bool = False) -> int:
+        big = cohort or n_records >= args.big_records
+        return args.big_repeats if big else args.repeats
+
+    plan = [(r, 1) for r in records] + [(base, s) for s in samples if s != 1]
+    inputs: list[ScaleInput] = []
+    print(f"# genopass scaling benchmark\n\ndata in {data}", flush=True)
+    for n_records, n_samples in plan:
+        path = _synthetic(data, reference, fasta, n_records, n_samples, args.seed)
+        tag = f"{n_samples} sample{'s' if n_samples > 1 else ''} x {n_records:,} records"
+        item = ScaleInput(tag, n_records, n_samples, "vcf", repeats(n_records))
+        item.steps = scaling_vcf_steps(
+            path, fasta, work / "scaling" / path.name.removesuffix(".vcf.gz"), cores, genopass
+        )
+        inputs.append(item)
+    if args.cohort_samples > 0:
+        n_records, n_samples = args.cohort_sites, args.cohort_samples
+        source = _synthetic(data, reference, fasta, n_records, n_samples, args.seed)
+        t0 = time.perf_counter()
+        folder = data / f"cohort-{source.name.removesuffix('.vcf.gz')}"
+        cohort = prepare_cohort(source, fasta, folder, genopass, max(cores))
+        print(f"cohort inputs in {folder} ({time.perf_counter() - t0:.1f} s)", flush=True)
+        tag = f"cohort of {n_samples:,} per-sample VCFs x {n_records:,} sites"
+        item = ScaleInput(tag, n_records, n_samples, "cohort", repeats(n_records, cohort=True))
+        item.steps = scaling_cohort_steps(cohort, work / "scaling" / folder.name, cores, genopass)
+        inputs.append(item)
+    if args.generate_only:
+        return 0
+
+    method = time_method()
+    load_before = _load()
+    commit = _tool_version(
+        ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"]
+    )
+    print(
+        f"{_tool_version(['bcftools', '--version'])}; {_tool_version([*genopass, '--version'])};"
+        f" commit {commit}; {cpus} CPUs; load average {load_before}; memory: {method}",
+        flush=True,
+    )
+    for item in inputs:
+        print(
+            f"\n## {item.tag} ({item.repeats} run{'s' if item.repeats > 1 else ''} each)",
+            flush=True,
+        )
+        log_dir = work / "scaling" / "logs" / digest(item.tag)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(item.steps[0].argv, check=False)  # warm the page cache
+        t0 = time.perf_counter()
+        run_steps(item.steps, item.repeats, method, log_dir)  # type: ignore[arg-type]
+        print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+    load_after = _load()
+    total = time.perf_counter() - began
+    text = (
+        f"{scaling_table(inputs, cores)}\n\n{scaling_targets_table(scaling_targets(inputs, cores))}"
+    )
+    failures = [
+        f"{s.key} ({i.tag}): {s.failed.splitlines()[0][:300]}"
+        for i in inputs
+        for s in i.steps
+        if s.failed
+    ]
+    if failures:
+        text += "\n\nnot available: " + "; ".join(failures)
+    caption = (
+        f"commit {commit}, {cpus} CPUs, load average {load_before} before and {load_after} "
+        f"after; medians of {args.repeats} runs (inputs of {args.big_records:,} records or more "
+        f"and the cohort: {args.big_repeats}); peak MB: largest process ({method}), in brackets "
+        f"the tree's summed RSS; total {total:.0f} s"
+    )
+    print(f"\n# Scaling\n\n{caption}\n\n{text}\n", flush=True)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(f"{caption}\n\n{text}\n")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "mode": "scaling",
+                    "commit": commit,
+                    "cores": cores,
+                    "load_before": load_before,
+                    "load_after": load_after,
+                    "memory_method": method,
+                    "inputs": [
+                        {
+                            "tag": i.tag,
+                            "kind": i.kind,
+                            "records": i.records,
+                            "samples": i.samples,
+                            "repeats": i.repeats,
+                            "steps": [
+                                {"base": s.base, "cores": s.cores, **step_json(s)} for s in i.steps
+                            ],
+                        }
+                        for i in inputs
+                    ],
+                    "targets": scaling_targets(inputs, cores),
+                    "total_seconds": total,
+                },
+                indent=2,
+                default=str,
+            )
+            + "\n"
+        )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=Path("bench-work"))
@@ -406,6 +1094,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also save the results here")
     parser.add_argument("--generate-only", action="store_true", help="only generate the data")
+    parser.add_argument(
+        "--contigs",
+        type=_contig_spec,
+        default=DEFAULT_CONTIGS,
+        metavar="NAME:LENGTH,...",
+        help="contigs of the synthetic reference (default chr21:24000000,chr22:26000000)",
+    )
+    scaling = parser.add_argument_group("scaling table (--scaling)")
+    scaling.add_argument(
+        "--scaling", action="store_true", help="the scaling table instead (1 and 2 cores)"
+    )
+    scaling.add_argument(
+        "--scaling-records", default="100000,1000000,5000000", help="records, 1-sample inputs"
+    )
+    scaling.add_argument(
+        "--scaling-samples", default="1,10,100", help="samples, at the fewest records"
+    )
+    scaling.add_argument("--cohort-samples", type=int, default=1000, help="0: no cohort")
+    scaling.add_argument("--cohort-sites", type=int, default=100_000)
+    scaling.add_argument(
+        "--big-records",
+        type=int,
+        default=5_000_000,
+        help="inputs of this many records or more, and the cohort, run --big-repeats times",
+    )
+    scaling.add_argument("--big-repeats", type=int, default=1)
+    scaling.add_argument("--markdown", type=Path, help="also save the scaling table here")
     args = parser.parse_args(argv)
     if args.quick:
         args.records_1, args.records_100 = 100_000, 20_000
@@ -414,11 +1129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not shutil.which(tool):
             print(f"bench: {tool} not found on PATH", file=sys.stderr)
             return 2
+    if args.scaling:
+        return scaling_main(args)
 
     work = args.workdir.resolve()
     data = work / "data"
     data.mkdir(parents=True, exist_ok=True)
-    reference = SyntheticReference(DEFAULT_CONTIGS, args.seed)
+    reference = SyntheticReference(args.contigs, args.seed)
     fasta = data / f"reference-{reference.key}.fa"
     files = [(args.records_1, 1), (args.records_100, args.samples)]
     print(f"# genopass benchmark\n\ndata in {data}", flush=True)
@@ -519,19 +1236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "file": str(path),
                 "records": records,
                 "samples": samples,
-                "steps": [
-                    {
-                        "key": s.key,
-                        "command": s.label,
-                        "argv": s.argv,
-                        "median_seconds": s.median,
-                        "runs": [asdict(r) for r in s.runs],
-                        "peak_rss_mb": s.peak("rss_mb"),
-                        "tree_rss_mb": s.peak("tree_mb"),
-                        "failed": s.failed,
-                    }
-                    for s in steps
-                ],
+                "steps": [step_json(s) for s in steps],
                 "headline": rows,
                 "notes": notes,
             }
