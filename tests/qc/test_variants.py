@@ -54,6 +54,42 @@ def test_hand_made_counts(tmp_path):
     assert missing == {}
 
 
+@pytest.mark.parametrize(
+    ("x_length", "x_name", "expected"),
+    [
+        # GRCh38's chrX: the PAR1 het (50,000) is left out, the non-PAR het and hom count
+        ("156040895", "chrX", (1, 1)),
+        ("156040895", "X", (1, 1)),
+        # a chrX of another length (a slice, the demo's short one) has no PAR: all three count
+        ("3200000", "chrX", (2, 1)),
+        ("3200000", "X", (2, 1)),
+    ],
+)
+def test_pars_are_left_out_only_on_a_grch38_length_chrx(tmp_path, x_length, x_name, expected):
+    header = [
+        line.replace("chrX,length=156040895", f"{x_name},length={x_length}") for line in HEADER
+    ]
+    rows = [
+        f"{x_name}\t50000\t.\tA\tG\t50\tPASS\t.\tGT\t0/1",  # in GRCh38's PAR1
+        f"{x_name}\t3000000\t.\tA\tG\t50\tPASS\t.\tGT\t0/1",
+        f"{x_name}\t3000100\t.\tA\tC\t50\tPASS\t.\tGT\t1/1",
+    ]
+    vcf = write_vcf(tmp_path / "x.vcf", header, rows)
+    bed = tmp_path / "auto.bed"
+    bed.write_text("chr1\t0\t100000\n")
+    counts = count_variants(vcf, bed)
+    assert (counts.x_het, counts.x_hom) == expected
+    # the oracle: bcftools on the same calls, PAR1 excluded or not by a regions file of our own
+    regions = tmp_path / "x.bed"
+    par = x_length == "156040895"
+    regions.write_text(
+        f"{x_name}\t0\t10000\n{x_name}\t2781479\t155701382\n" if par else f"{x_name}\t0\t9999999\n"
+    )
+    het = bcftools_count("-v", "snps", "-g", "het", "-T", str(regions), str(vcf))
+    hom = bcftools_count("-v", "snps", "-g", "hom", "-T", str(regions), str(vcf))
+    assert (het, hom) == expected
+
+
 def bcftools_metrics(vcf, bed, snvs_only=False) -> dict[str, float]:
     """The standard's commands: PASS, the sample's ALT-carrying genotypes, the autosome BED."""
     base = ["-f", "PASS,.", "-T", str(bed), "-i", 'GT="alt"', str(vcf)]

@@ -29,8 +29,11 @@ SAMPLE_COLUMNS = ("sample", "centre", "country", "sex", "consent")
 UNIT_COLUMNS = ("sample", "unit", "fq1", "fq2", "bam", "cram", "vcf", "vcf_sample", "build")
 
 # Fixed (not seeded) so that sheets and headers do not depend on the seed; deliberately not the
-# real chr21/chr22 lengths, so nothing can mistake the demo for the full chromosomes.
-CONTIG_LENGTHS = {"chr21": 150_000, "chr22": 120_000}
+# real chr21/chr22/chrX lengths, so nothing can mistake the demo for the full chromosomes. The
+# demo's chrX is a short stretch without pseudo-autosomal regions (docs/qc.md): males carry one
+# copy of all of it.
+CONTIG_LENGTHS = {"chr21": 150_000, "chr22": 120_000, "chrX": 90_000}
+X_CONTIG = "chrX"
 NON_PRIMARY = "chr22_KI270731v1_random"
 NON_PRIMARY_LENGTH = 150_754  # the real GRCh38 length, as in resources/aliases/GRCh38.tsv
 
@@ -40,7 +43,11 @@ TRANSITION = {"A": "G", "G": "A", "C": "T", "T": "C"}
 ELEMENT_LENGTH = 300  # an Alu-like element: random body plus a poly-A tail
 ELEMENT_POLY_A = 16
 ELEMENT_DIVERGENCE = 0.02
-ELEMENT_FRACTIONS = {"chr21": (0.18, 0.47, 0.81), "chr22": (0.29, 0.66)}
+ELEMENT_FRACTIONS = {"chr21": (0.18, 0.47, 0.81), "chr22": (0.29, 0.66), "chrX": (0.37, 0.74)}
+# Bases from one stretch site to the next: (low, high) of a uniform draw. chrX has its sites
+# closer, so that each person, one X or two, carries enough SNVs on it to infer sex from
+# (qc.sex.MIN_X_SITES ALT-carrying SNVs; a male carries about half of a female's).
+SITE_STEP = {"chr21": (200, 900), "chr22": (200, 900), "chrX": (90, 260)}
 
 MAX_PAD = 3  # extra shared bases written around some records (not trimmed)
 SITE_MARGIN = 8  # free bases between the footprints of two sites
@@ -61,7 +68,7 @@ CENTRES = (
         "CTR-A",
         "DE",
         "ctr_a",
-        {"chr21": "21", "chr22": "22", NON_PRIMARY: "KI270731.1"},
+        {"chr21": "21", "chr22": "22", "chrX": "X", NON_PRIMARY: "KI270731.1"},
         p_shift=0.35,
         p_pad=0.06,
     ),
@@ -69,7 +76,7 @@ CENTRES = (
         "CTR-B",
         "FR",
         "ctr_b",
-        {"chr21": "chr21", "chr22": "chr22", NON_PRIMARY: NON_PRIMARY},
+        {"chr21": "chr21", "chr22": "chr22", "chrX": "chrX", NON_PRIMARY: NON_PRIMARY},
         p_shift=0.25,
         p_pad=0.10,
     ),
@@ -77,7 +84,12 @@ CENTRES = (
         "CTR-C",
         "IT",
         "ctr_c",
-        {"chr21": "NC_000021.9", "chr22": "NC_000022.11", NON_PRIMARY: "NT_187388.1"},
+        {
+            "chr21": "NC_000021.9",
+            "chr22": "NC_000022.11",
+            "chrX": "NC_000023.11",
+            NON_PRIMARY: "NT_187388.1",
+        },
         p_shift=0.40,
         p_pad=0.06,
     ),
@@ -89,21 +101,23 @@ CENTRE_BY_NAME = {centre.name: centre for centre in CENTRES}
 class Person:
     sample: str  # sheet ID
     centre: str
-    sex: str
+    sex: str  # what the centre reports (samples.tsv), unless demo.planted makes it wrong
     consent: str
     vcf_column: str  # column name in the centre's VCF
     build: str
+    genetic_sex: str  # the person's chromosomes: female (XX, two chrX) or male (XY, one)
 
 
 PEOPLE = (
-    Person("A-001", "CTR-A", "female", "DUO:0000042", "A-001", "GRCh38"),
-    Person("A-002", "CTR-A", "male", "DUO:0000006,DUO:0000019", "A-002", "GRCh38"),
-    Person("B-001", "CTR-B", "female", "DUO:0000042", "LABB_0001", "GRCh38"),
-    Person("B-002", "CTR-B", "male", "DUO:0000006,DUO:0000018", "LABB_0002", "GRCh38"),
-    Person("B-003", "CTR-B", "unknown", "", "B-003", "GRCh38"),
-    Person("C-001", "CTR-C", "male", "DUO:0000042,DUO:0000046", "C-001", "GRCh38"),
-    Person("C-002", "CTR-C", "female", "DUO:0000006", "C-002", "auto"),
+    Person("A-001", "CTR-A", "female", "DUO:0000042", "A-001", "GRCh38", "female"),
+    Person("A-002", "CTR-A", "male", "DUO:0000006,DUO:0000019", "A-002", "GRCh38", "male"),
+    Person("B-001", "CTR-B", "female", "DUO:0000042", "LABB_0001", "GRCh38", "female"),
+    Person("B-002", "CTR-B", "male", "DUO:0000006,DUO:0000018", "LABB_0002", "GRCh38", "male"),
+    Person("B-003", "CTR-B", "unknown", "", "B-003", "GRCh38", "male"),
+    Person("C-001", "CTR-C", "male", "DUO:0000042,DUO:0000046", "C-001", "GRCh38", "male"),
+    Person("C-002", "CTR-C", "male", "DUO:0000006", "C-002", "auto", "male"),
 )
+PERSON_BY_SAMPLE = {person.sample: person for person in PEOPLE}
 # Placeholder names (German "Mustermann") that a ##SAMPLE line of CTR-A carries: they must never
 # reach an export.
 PERSONAL_NAMES = {"A-001": "Erika Mustermann", "A-002": "Max Mustermann"}
@@ -333,7 +347,8 @@ def _repeat_site(rng: random.Random, contig: Contig, repeat: Repeat) -> Site:
 
 def _stretch_sites(rng: random.Random, contig: Contig, start: int, end: int) -> list[Site]:
     sites = []
-    pos = start + rng.randint(10, 200)
+    step = SITE_STEP[contig.name]
+    pos = start + rng.randint(10, step[0])
     while pos < end - 12:
         ref = contig.seq[pos]
         if rng.random() < 0.06:
@@ -354,7 +369,7 @@ def _stretch_sites(rng: random.Random, contig: Contig, start: int, end: int) -> 
             sites.append(
                 Site(contig.name, [Edit(pos, pos + 1, _snv_alt(rng, ref))], [_allele_freq(rng)])
             )
-        pos += rng.randint(200, 900)
+        pos += rng.randint(*step)
     return sites
 
 
@@ -380,16 +395,28 @@ TruthRow = tuple[str, int, str, str, str]  # chrom, pos, ref, alt, gt
 Genotype = tuple[int | None, int | None]  # allele indices into the site (0 = REF); None = missing
 
 
-def _draw_genotype(rng: random.Random, freqs: Sequence[float]) -> Genotype:
-    def haplotype() -> int:
-        draw = rng.random()
-        for index, freq in enumerate(freqs, start=1):
-            if draw < freq:
-                return index
-            draw -= freq
-        return 0
+def draw_haplotype(rng: random.Random, freqs: Sequence[float]) -> int:
+    """One chromosome's allele at a site (0 = REF) drawn from the population's frequencies."""
+    draw = rng.random()
+    for index, freq in enumerate(freqs, start=1):
+        if draw < freq:
+            return index
+        draw -= freq
+    return 0
 
-    return haplotype(), haplotype()
+
+def hemizygous(chrom: str, genetic_sex: str) -> bool:
+    """Whether a person of ``genetic_sex`` has one copy of ``chrom`` (a male's chrX)."""
+    return chrom == X_CONTIG and genetic_sex == "male"
+
+
+def draw_genotype(rng: random.Random, freqs: Sequence[float], one_copy: bool = False) -> Genotype:
+    """A genotype from the population's frequencies; with ``one_copy`` (a male's chrX) the
+    allele of his one chromosome, written twice as diploid callers write it (``0/0``, ``1/1``)."""
+    first = draw_haplotype(rng, freqs)
+    if one_copy:
+        return first, first
+    return first, draw_haplotype(rng, freqs)
 
 
 @dataclass(frozen=True)
@@ -461,7 +488,11 @@ def draw_cohort(rng: random.Random) -> Cohort:
     contigs = build_reference(rng)
     sites = [site for contig in contigs.values() for site in draw_sites(rng, contig)]
     genotypes = {
-        person.sample: [_draw_genotype(rng, site.freqs) for site in sites] for person in PEOPLE
+        person.sample: [
+            draw_genotype(rng, site.freqs, hemizygous(site.chrom, person.genetic_sex))
+            for site in sites
+        ]
+        for person in PEOPLE
     }
     cohort = Cohort(contigs, sites, genotypes)
     for centre in CENTRES:

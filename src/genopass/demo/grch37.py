@@ -41,6 +41,8 @@ from genopass.demo.cohort import (
     Style,
     _gt_text,
     _random_dna,
+    draw_genotype,
+    hemizygous,
     render,
     shift_left,
     truth_rows,
@@ -54,13 +56,13 @@ COUNTRY = "NL"
 SLUG = "ctr_e"
 FASTA_NAME = "GRCh37.demo.fa"
 CHAIN_NAME = "GRCh37ToGRCh38.demo.over.chain.gz"
-VCF_NAMES = {"chr21": "21", "chr22": "22"}  # b37 naming
+VCF_NAMES = {"chr21": "21", "chr22": "22", "chrX": "X"}  # b37 naming
 
 
 @dataclass(frozen=True)
 class Person37:
     sample: str
-    sex: str
+    sex: str  # reported and genetic (a male has one chrX)
     consent: str
     build: str  # as declared in units.tsv
 
@@ -76,6 +78,7 @@ PEOPLE = (
 EVENTS = {
     "chr21": (("del", 0.12), ("ins", 0.27), ("inv", 0.40, 0.10), ("del", 0.66), ("ins", 0.83)),
     "chr22": (("ins", 0.18), ("inv", 0.36, 0.12), ("del", 0.63), ("ins", 0.80)),
+    "chrX": (("del", 0.22), ("ins", 0.58), ("inv", 0.70, 0.08)),
 }
 CHANGED_BASES = 3  # per contig: sites where the reference base changed between builds
 
@@ -386,7 +389,12 @@ def unit_rows(data_dir: str) -> list[list[str]]:
 def write_grch37_demo(outdir: Path, cohort: Cohort, seed: int) -> list[Path]:
     """Write the GRCh37 reference, the chain, CTR-E's VCFs and their truth into ``outdir``."""
     rng = random.Random(f"genopass demo GRCh37 centre, seed {seed}")
-    genotypes = {p.sample: [_draw(rng, site) for site in cohort.sites] for p in PEOPLE}
+    genotypes = {
+        p.sample: [
+            draw_genotype(rng, site.freqs, hemizygous(site.chrom, p.sex)) for site in cohort.sites
+        ]
+        for p in PEOPLE
+    }
     contigs = build_grch37(rng, cohort, genotypes)
     written: list[Path] = []
 
@@ -418,18 +426,6 @@ def write_grch37_demo(outdir: Path, cohort: Cohort, seed: int) -> list[Path]:
         write_tsv(truth, TRUTH_COLUMNS, rows)
         written.append(truth)
     return written
-
-
-def _draw(rng: random.Random, site: Site) -> tuple[int, int]:
-    def haplotype() -> int:
-        draw = rng.random()
-        for index, freq in enumerate(site.freqs, start=1):
-            if draw < freq:
-                return index
-            draw -= freq
-        return 0
-
-    return haplotype(), haplotype()
 
 
 def inverted_spans(chain_path: Path) -> list[tuple[str, int, int]]:

@@ -37,14 +37,15 @@ from genopass.errors import UsageError
 def sheet_rows(vcf_dir: str) -> tuple[list[list[str]], list[list[str]]]:
     """Rows of samples.tsv and units.tsv; VCF paths are ``<vcf_dir>/<file>``."""
     samples = [
-        [p.sample, p.centre, CENTRE_BY_NAME[p.centre].country, p.sex, p.consent] for p in PEOPLE
+        [p.sample, p.centre, CENTRE_BY_NAME[p.centre].country, planted.reported_sex(p), p.consent]
+        for p in PEOPLE
     ]
     units = []
     for p in PEOPLE:
         vcf = f"{vcf_dir}/{vcf_file_name(p)}"
         column = p.vcf_column if p.vcf_column != p.sample else ""
         units.append([p.sample, "delivery1", "", "", "", "", vcf, column, p.build])
-    samples.append(reads.sample_row())  # CTR-D delivers raw reads (FASTQ)
+    samples += reads.sample_rows()  # CTR-D delivers raw reads (FASTQ)
     units += reads.unit_rows(vcf_dir)
     samples += grch37.sample_rows()  # CTR-E delivers VCFs on GRCh37 (liftover)
     units += grch37.unit_rows(vcf_dir)
@@ -66,7 +67,8 @@ def generate_demo(outdir: Path, seed: int) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)  # the only source of randomness: same seed, same bytes
     cohort = draw_cohort(rng)
-    planted.plant(cohort, seed)  # a duplicate, a parent and child, a contaminated sample
+    # a duplicate, a parent and child, a contaminated sample (and a sheet sex that is wrong)
+    planted.plant(cohort, seed)
 
     # Build everything in a hidden folder beside the outputs, then move each file into place, so
     # an interrupted run leaves no half-written file under its final name.
@@ -112,7 +114,8 @@ def generate_demo(outdir: Path, seed: int) -> list[Path]:
             written.append(path)
 
         written += planted.write_panel(tmp, cohort)  # the population's frequencies: qc.panel
-        written += reads.write_reads_demo(tmp, cohort, seed)  # CTR-D: FASTQ of D-001, truth
+        # CTR-D: FASTQ of D-001 (~30x) and D-002 (~8x, planted low coverage), their truth
+        written += reads.write_reads_demo(tmp, cohort, seed)
         # CTR-E: GRCh37 reference, chain to GRCh38, VCFs on GRCh37 and their GRCh38 truth
         written += grch37.write_grch37_demo(tmp, cohort, seed)
 

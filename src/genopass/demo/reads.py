@@ -1,23 +1,29 @@
-"""Demo raw reads: centre CTR-D (Spain) delivers paired FASTQ of one sample, in two lanes.
+"""Demo raw reads: centre CTR-D (Spain) delivers paired FASTQ of two samples.
 
-Sample D-001 carries known variants at the demo cohort's sites (SNVs, indels in and out of
-repeats, multiallelic sites; heterozygous and homozygous). Its two haplotypes are built from the
-demo reference, and Illumina-like read pairs are drawn from them at about 30x:
+- D-001 (female), two lanes at about 30x;
+- D-002 (male), one lane at about 8x: the demo's planted low-coverage sample (``LOW_COVERAGE``),
+  under the permissive preset's 10x.
+
+Each carries known variants at the demo cohort's sites (SNVs, indels in and out of repeats,
+multiallelic sites; heterozygous and homozygous; a male one allele on his one chrX). Their
+haplotypes are built from the demo reference (a male's chrX once, so its depth is half the
+autosomes'), and Illumina-like read pairs are drawn from them at the sample's coverage:
 
 - 2 x 150 bp, fragment length ~ N(380, 60), 4% short fragments whose reads run into the adapter;
 - base qualities on Illumina's binned scale (Q37, Q25, Q12), substitution errors drawn with the
   probability each quality states (about 0.15 errors per read);
 - 2% PCR duplicates (the same fragment again, with errors of its own);
-- pairs shuffled over two lanes (two units of one sample, merged after alignment).
+- pairs shuffled over the sample's lanes (units of one sample, merged after alignment).
 
-The truth goes beside the reads as ``truth/D-001.vcf.gz``: one record per carried site in
-minimal, left-aligned form (a multiallelic site as one record, genotype ``1/2``).
+The truth goes beside the reads as ``truth/<sample>.vcf.gz``: one record per carried site in
+minimal, left-aligned form (a multiallelic site as one record, genotype ``1/2``; a male's chrX
+allele as callers write it, ``1/1``).
 
-Everything comes from one ``random.Random`` seeded from the demo seed, so the same seed gives the
-same bytes (BGZF through htslib, which writes no timestamps); the demo's other data do not depend
-on it. Written in Python (no simulator binary): ``dwgsim -z`` is deterministic for one version,
-but its output changes between versions (and its mutation list repeats records), while the demo's
-bytes must not depend on what is installed.
+Each sample's data come from one ``random.Random`` seeded from the demo seed and the sample, so
+the same seed gives the same bytes (BGZF through htslib, which writes no timestamps); the demo's
+other data do not depend on them. Written in Python (no simulator binary): ``dwgsim -z`` is
+deterministic for one version, but its output changes between versions (and its mutation list
+repeats records), while the demo's bytes must not depend on what is installed.
 """
 
 from __future__ import annotations
@@ -36,20 +42,36 @@ from genopass.demo.cohort import (
     Edit,
     Site,
     Style,
+    hemizygous,
     render,
 )
 from genopass.demo.writers import column_line, write_vcf
 
-SAMPLE = "D-001"
 CENTRE = "CTR-D"
 COUNTRY = "ES"
-SEX = "female"
-CONSENT = "DUO:0000042"
 SLUG = "ctr_d"
-LANES = ("lane1", "lane2")
+
+
+@dataclass(frozen=True)
+class ReadsSample:
+    sample: str
+    sex: str  # reported, and genetic (female: two chrX; male: one)
+    consent: str
+    coverage: float  # mean depth of the autosomes, before duplicates and quality filters
+    lanes: tuple[str, ...]
+    stream: str  # what seeds its random stream, with the demo seed
+
+
+READS_SAMPLES = (
+    ReadsSample("D-001", "female", "DUO:0000042", 30, ("lane1", "lane2"), "genopass demo reads"),
+    ReadsSample("D-002", "male", "DUO:0000006", 8, ("lane1",), "genopass demo reads D-002"),
+)
+LOW_COVERAGE = "D-002"  # planted: under the permissive preset's mean_autosome_coverage 10x
+SAMPLE = READS_SAMPLES[0].sample  # D-001, the 30x sample other tests align
+LANES = READS_SAMPLES[0].lanes
 
 READ_LENGTH = 150
-COVERAGE = 30
+COVERAGE = READS_SAMPLES[0].coverage
 FRAGMENT_MEAN = 380
 FRAGMENT_SD = 60
 SHORT_FRAGMENT = 0.04  # fraction of fragments shorter than a read: adapter read-through
@@ -77,33 +99,42 @@ class ReadPair:
     qual2: str
 
 
-def fastq_names(lane: str) -> tuple[str, str]:
-    """File names of read 1 and read 2 of one lane."""
-    return (f"{SLUG}.{SAMPLE}.{lane}_R1.fastq.gz", f"{SLUG}.{SAMPLE}.{lane}_R2.fastq.gz")
+def fastq_names(lane: str, sample: str = SAMPLE) -> tuple[str, str]:
+    """File names of read 1 and read 2 of one lane of ``sample`` (D-001 by default)."""
+    return (f"{SLUG}.{sample}.{lane}_R1.fastq.gz", f"{SLUG}.{sample}.{lane}_R2.fastq.gz")
 
 
-TRUTH_VCF = f"{TRUTH_DIR}/{SAMPLE}.vcf.gz"
+def truth_vcf(sample: str) -> str:
+    """The truth VCF of a reads sample, relative to the demo folder."""
+    return f"{TRUTH_DIR}/{sample}.vcf.gz"
 
 
-def sample_row() -> list[str]:
-    """D-001's row of samples.tsv."""
-    return [SAMPLE, CENTRE, COUNTRY, SEX, CONSENT]
+TRUTH_VCF = truth_vcf(SAMPLE)
+
+
+def sample_rows() -> list[list[str]]:
+    """CTR-D's rows of samples.tsv."""
+    return [[s.sample, CENTRE, COUNTRY, s.sex, s.consent] for s in READS_SAMPLES]
 
 
 def unit_rows(data_dir: str) -> list[list[str]]:
-    """D-001's rows of units.tsv (columns of demo.UNIT_COLUMNS); FASTQ has no build."""
+    """CTR-D's rows of units.tsv (columns of demo.UNIT_COLUMNS); FASTQ has no build."""
     rows = []
-    for lane in LANES:
-        fq1, fq2 = (f"{data_dir}/{name}" for name in fastq_names(lane))
-        rows.append([SAMPLE, lane, fq1, fq2, "", "", "", "", ""])
+    for reads in READS_SAMPLES:
+        for lane in reads.lanes:
+            fq1, fq2 = (f"{data_dir}/{name}" for name in fastq_names(lane, reads.sample))
+            rows.append([reads.sample, lane, fq1, fq2, "", "", "", "", ""])
     return rows
 
 
 # --- genotypes and haplotypes ---------------------------------------------------------------------
 
 
-def draw_genotypes(rng: random.Random, sites: Sequence[Site]) -> list[Genotype]:
-    """D-001's genotype at every cohort site (allele indices into the site; 0 = REF)."""
+def draw_genotypes(
+    rng: random.Random, sites: Sequence[Site], genetic_sex: str = "female"
+) -> list[Genotype]:
+    """A reads sample's genotype at every cohort site (allele indices into the site; 0 = REF).
+    On a male's chrX his one allele, written twice (``(1, 1)``): the haplotypes' first."""
     genotypes = []
     for site in sites:
         draws = BIALLELIC_DRAWS if len(site.alleles) == 1 else MULTIALLELIC_DRAWS
@@ -115,6 +146,8 @@ def draw_genotypes(rng: random.Random, sites: Sequence[Site]) -> list[Genotype]:
                 break
         if genotype[0] != genotype[1] and rng.random() < 0.5:
             genotype = (genotype[1], genotype[0])  # which haplotype carries it
+        if hemizygous(site.chrom, genetic_sex):
+            genotype = (genotype[0], genotype[0])
         genotypes.append(genotype)
     return genotypes
 
@@ -155,14 +188,14 @@ def truth_lines(cohort: Cohort, genotypes: Sequence[Genotype]) -> list[str]:
     )
 
 
-def truth_header() -> list[str]:
+def truth_header(sample: str = SAMPLE) -> list[str]:
     contigs = [f"##contig=<ID={name},length={length}>" for name, length in CONTIG_LENGTHS.items()]
     return [
         "##fileformat=VCFv4.2",
         '##FILTER=<ID=PASS,Description="All filters passed">',
         *contigs,
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-        column_line([SAMPLE]),
+        column_line([sample]),
     ]
 
 
@@ -263,30 +296,47 @@ def _write_fastq(path: Path, records: list[str]) -> None:
         handle.write("".join(records).encode("ascii"))
 
 
-def write_reads_demo(outdir: Path, cohort: Cohort, seed: int) -> list[Path]:
-    """Write D-001's FASTQ (two lanes) and truth VCF into ``outdir``; return the files."""
-    rng = random.Random(f"genopass demo reads, seed {seed}")
-    genotypes = draw_genotypes(rng, cohort.sites)
+def sample_haplotypes(cohort: Cohort, genotypes: Sequence[Genotype], genetic_sex: str) -> list[str]:
+    """The sequences reads are drawn from: two of each contig, one chrX of a male."""
     haps: list[str] = []
     for name, contig in cohort.contigs.items():
         on_contig = [
             (s, g) for s, g in zip(cohort.sites, genotypes, strict=True) if s.chrom == name
         ]
-        haps += haplotypes(contig.seq, [s for s, _ in on_contig], [g for _, g in on_contig])
-    reference_length = sum(len(contig.seq) for contig in cohort.contigs.values())
-    pairs = round(COVERAGE * reference_length / (2 * READ_LENGTH))
-    lanes: dict[str, tuple[list[str], list[str]]] = {lane: ([], []) for lane in LANES}
+        pair = haplotypes(contig.seq, [s for s, _ in on_contig], [g for _, g in on_contig])
+        haps += pair[:1] if hemizygous(name, genetic_sex) else pair
+    return haps
+
+
+def write_reads_sample(outdir: Path, cohort: Cohort, seed: int, reads: ReadsSample) -> list[Path]:
+    """Write one sample's FASTQ (a pair of files per lane) and truth VCF into ``outdir``."""
+    rng = random.Random(f"{reads.stream}, seed {seed}")
+    genotypes = draw_genotypes(rng, cohort.sites, reads.sex)
+    haps = sample_haplotypes(cohort, genotypes, reads.sex)
+    # Two haplotypes per locus at ``coverage``: each haplotype base is covered coverage / 2
+    # times, so a male's one chrX has half the autosomes' depth.
+    pairs = round(reads.coverage * sum(map(len, haps)) / (2 * 2 * READ_LENGTH))
+    lanes: dict[str, tuple[list[str], list[str]]] = {lane: ([], []) for lane in reads.lanes}
     for pair in simulate_pairs(rng, haps, pairs):
-        lane = LANES[rng.random() < 0.5]
+        lane = reads.lanes[0] if len(reads.lanes) == 1 else reads.lanes[rng.random() < 0.5]
         first, second = lanes[lane]
         first.append(f"@{pair.name} 1:N:0:ACGTACGT\n{pair.read1}\n+\n{pair.qual1}\n")
         second.append(f"@{pair.name} 2:N:0:ACGTACGT\n{pair.read2}\n+\n{pair.qual2}\n")
     written = []
     for lane, (first, second) in lanes.items():
-        for path, records in zip(fastq_names(lane), (first, second), strict=True):
+        names = fastq_names(lane, reads.sample)
+        for path, records in zip(names, (first, second), strict=True):
             _write_fastq(outdir / path, records)
             written.append(outdir / path)
-    truth = outdir / TRUTH_VCF
-    write_vcf(truth, truth_header(), truth_lines(cohort, genotypes))
+    truth = outdir / truth_vcf(reads.sample)
+    write_vcf(truth, truth_header(reads.sample), truth_lines(cohort, genotypes))
     written += [truth, Path(f"{truth}.tbi")]
+    return written
+
+
+def write_reads_demo(outdir: Path, cohort: Cohort, seed: int) -> list[Path]:
+    """Write every CTR-D sample's FASTQ and truth VCF into ``outdir``; return the files."""
+    written = []
+    for reads in READS_SAMPLES:
+        written += write_reads_sample(outdir, cohort, seed, reads)
     return written

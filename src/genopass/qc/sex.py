@@ -3,10 +3,12 @@
 Two kinds of evidence, each used when present:
 
 - chrX heterozygosity: heterozygous calls over ALT-carrying calls (het + hom-ALT) among the PASS
-  biallelic SNVs on chrX outside the GRCh38 pseudo-autosomal regions (PAR1 chrX:10,001-2,781,479,
-  PAR2 chrX:155,701,383-156,030,895). One X (male) gives almost no heterozygous call; two X
-  (female) give about as many heterozygous as homozygous ones. Below ``min_x_sites`` ALT-carrying
-  calls the evidence is too thin and the answer is ``unknown``, never a guess.
+  biallelic SNVs on chrX outside the pseudo-autosomal regions (:func:`x_pars`: GRCh38's PAR1
+  chrX:10,001-2,781,479 and PAR2 chrX:155,701,383-156,030,895 on a chrX of GRCh38's length;
+  none on a chrX of another length, such as the demo's short synthetic one, which has no PAR).
+  One X (male) gives almost no heterozygous call; two X (female) give about as many
+  heterozygous as homozygous ones, or more. Below ``min_x_sites`` ALT-carrying calls the
+  evidence is too thin and the answer is ``unknown``, never a guess.
 - read depth, where reads exist (mosdepth summary): chrX and chrY mean depth over the autosomes'
   mean. Two X: X ratio ~1, Y ~0; XY: both ~0.5.
 
@@ -20,6 +22,9 @@ from dataclasses import dataclass
 from genopass.qc.alignment import ContigDepth
 
 FEMALE, MALE, UNKNOWN = "female", "male", "unknown"
+# GRCh38's chrX and its pseudo-autosomal regions (1-based, inclusive).
+GRCH38_X_LENGTH = 156_040_895
+GRCH38_X_PARS = ((10_001, 2_781_479), (155_701_383, 156_030_895))
 MATCH, MISMATCH = "match", "mismatch"
 MIN_X_SITES = 50
 MALE_MAX_HET = 0.15  # het / (het + hom) at or below: one X
@@ -28,6 +33,16 @@ MALE_X_RATIO = (0.35, 0.65)  # chrX depth / autosome depth of one X
 FEMALE_X_RATIO = (0.8, 1.2)
 MALE_MIN_Y_RATIO = 0.2
 FEMALE_MAX_Y_RATIO = 0.05
+
+
+def x_pars(length: int | None) -> tuple[tuple[int, int], ...]:
+    """The pseudo-autosomal regions to leave out of a chrX of ``length`` (its ##contig or .fai
+    length): GRCh38's on GRCh38's chrX, and when the length is not known (a full chromosome is
+    then the likely case); none on a chrX of any other length (a slice or a synthetic contig,
+    like the demo's, whose coordinates are not GRCh38's: it has no PAR)."""
+    if length is None or length == GRCH38_X_LENGTH:
+        return GRCH38_X_PARS
+    return ()
 
 
 @dataclass(frozen=True)

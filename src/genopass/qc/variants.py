@@ -1,7 +1,9 @@
 """Variant metrics of one sample from its harmonised (split, normalised) VCF.
 
 One ``bcftools view -T REGIONS | bcftools query`` stream reads the records on the autosomes
-outside gaps (and on chrX outside the pseudo-autosomal regions, for inferred sex); the counts
+outside gaps (and on chrX outside the pseudo-autosomal regions, for inferred sex: GRCh38's PARs
+when the VCF header gives chrX GRCh38's length, none on a chrX of another length; see
+:func:`genopass.qc.sex.x_pars`); the counts
 follow the bcftools commands the GA4GH standard writes:
 
 - only records where the sample's genotype carries an ALT allele, FILTER PASS (or ``.``);
@@ -26,7 +28,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import pysam
+
 from genopass.errors import InputError
+from genopass.qc.sex import x_pars
 from genopass.reads.regions import AUTOSOME
 from genopass.tools import run_pipeline
 
@@ -34,8 +39,6 @@ PASS_FILTERS = {"PASS", "."}
 TRANSITIONS = {("A", "G"), ("G", "A"), ("C", "T"), ("T", "C")}
 BASES = set("ACGTN")
 MAX_INDEL = 50  # the standard's "short" insertions and deletions: under 50 bp
-# GRCh38 pseudo-autosomal regions of chrX (1-based, inclusive).
-X_PAR = ((10_001, 2_781_479), (155_701_383, 156_030_895))
 X_NAMES = ("chrX", "X")
 X_END = 1 << 31  # BED end beyond any chrX: bcftools -T stops at the contig's end
 
@@ -70,7 +73,7 @@ def count_variants(vcf: Path | str, autosomes_bed: Path | str) -> VariantCounts:
     """Read the sample's (single-sample) VCF once and count what the metrics need."""
     with tempfile.TemporaryDirectory(prefix="genopass-qc-") as tmp:
         regions = Path(tmp) / "regions.bed"
-        x_contigs = _write_regions(autosomes_bed, regions)
+        x_contigs = _write_regions(autosomes_bed, regions, _x_lengths(vcf))
         table = Path(tmp) / "records.tsv"
         view = ["bcftools", "view", "--no-version", "-T", str(regions), "-Ou", str(vcf)]
         query = [
@@ -123,8 +126,21 @@ def variant_metrics(counts: VariantCounts) -> tuple[dict[str, float], dict[str, 
     return values, missing
 
 
-def _write_regions(autosomes_bed: Path | str, out: Path) -> list[str]:
-    """The autosome BED plus chrX outside the PARs (both spellings); return X names added."""
+def _x_lengths(vcf: Path | str) -> dict[str, int | None]:
+    """The header's length of each chrX spelling (None: not declared, or no length)."""
+    try:
+        with pysam.VariantFile(str(vcf)) as handle:
+            contigs = handle.header.contigs
+            return {name: contigs[name].length if name in contigs else None for name in X_NAMES}
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{vcf}: cannot read the VCF header ({exc})") from None
+
+
+def _write_regions(
+    autosomes_bed: Path | str, out: Path, x_lengths: Mapping[str, int | None] | None = None
+) -> list[str]:
+    """The autosome BED plus chrX outside its PARs (both spellings; :func:`x_pars` of its
+    length); return X names added."""
     bed = Path(autosomes_bed)
     try:
         lines = [line for line in bed.read_text().splitlines() if line.strip()]
@@ -140,7 +156,7 @@ def _write_regions(autosomes_bed: Path | str, out: Path) -> list[str]:
         handle.write("\n".join(lines) + "\n")
         for name in X_NAMES:
             start = 0
-            for begin, end in X_PAR:
+            for begin, end in x_pars((x_lengths or {}).get(name)):
                 handle.write(f"{name}\t{start}\t{begin - 1}\n")
                 start = end
             handle.write(f"{name}\t{start}\t{X_END}\n")
