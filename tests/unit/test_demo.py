@@ -12,6 +12,7 @@ import pysam
 import pytest
 from helpers import DEMO
 
+from genopass.demo import planted
 from genopass.demo.make import generate_demo
 from genopass.errors import UsageError
 from genopass.export.pseudonym import load_key
@@ -21,25 +22,39 @@ SEED = 20261124  # the CLI's default, which the workflow's demo uses
 
 # Each VCF: its sample columns -> sheet IDs, and the contig names it must use.
 VCFS = {
-    "ctr_a.A-001.vcf.gz": ({"A-001": "A-001"}, {"21", "22", "KI270731.1"}),
-    "ctr_a.A-002.vcf.gz": ({"A-002": "A-002"}, {"21", "22"}),
+    "ctr_a.A-001.vcf.gz": ({"A-001": "A-001"}, {"21", "22", "X", "KI270731.1"}),
+    "ctr_a.A-002.vcf.gz": ({"A-002": "A-002"}, {"21", "22", "X"}),
     "ctr_b.cohort.vcf.gz": (
         {"LABB_0001": "B-001", "LABB_0002": "B-002", "B-003": "B-003"},
-        {"chr21", "chr22", "chr22_KI270731v1_random"},
+        {"chr21", "chr22", "chrX", "chr22_KI270731v1_random"},
     ),
-    "ctr_c.C-001.vcf.gz": ({"C-001": "C-001"}, {"NC_000021.9", "NC_000022.11"}),
-    "ctr_c.C-002.vcf.gz": ({"C-002": "C-002"}, {"NC_000021.9", "NC_000022.11", "NT_187388.1"}),
+    "ctr_c.C-001.vcf.gz": ({"C-001": "C-001"}, {"NC_000021.9", "NC_000022.11", "NC_000023.11"}),
+    "ctr_c.C-002.vcf.gz": (
+        {"C-002": "C-002"},
+        {"NC_000021.9", "NC_000022.11", "NC_000023.11", "NT_187388.1"},
+    ),
 }
 # Written by hand here rather than read from the alias table, so the test checks the demo
 # against the naming conventions themselves.
 TO_UCSC = {
     "21": "chr21",
     "22": "chr22",
+    "X": "chrX",
     "NC_000021.9": "chr21",
     "NC_000022.11": "chr22",
+    "NC_000023.11": "chrX",
     "chr21": "chr21",
     "chr22": "chr22",
+    "chrX": "chrX",
 }
+LENGTHS = {"chr21": "150000", "chr22": "120000", "chrX": "90000"}  # the demo's, by design
+# Each person's chromosomes, written here by hand (the demo's design, docs/qc.md): a male has
+# one chrX. B-003's sheet sex is unknown; C-002 is male, reported female (planted.WRONG_SEX).
+GENETIC_SEX = {
+    "A-001": "female", "A-002": "male", "B-001": "female", "B-002": "male", "B-003": "male",
+    "C-001": "male", "C-002": "male", "D-001": "female", "D-002": "male", "E-001": "female",
+    "E-002": "male",
+}  # fmt: skip
 NON_PRIMARY = {"KI270731.1", "chr22_KI270731v1_random", "NT_187388.1"}
 
 
@@ -83,9 +98,10 @@ def test_same_seed_same_bytes_other_seed_other_data(
     names = sorted(path.relative_to(DEMO).as_posix() for path in again)
     on_disk = sorted(p.relative_to(demo).as_posix() for p in demo.rglob("*") if p.is_file())
     assert names == on_disk
-    # 22 of the VCF centres, 6 of CTR-D (4 FASTQ, truth VCF + index), 9 of CTR-E (GRCh37 FASTA
-    # + .fai, chain, 2 VCFs + indexes, 2 truths), 2 of the QC panel (panel.vcf.gz + .tbi)
-    assert len(names) == 39
+    # 22 of the VCF centres, 10 of CTR-D (D-001: 4 FASTQ, D-002: 2 FASTQ, 2 truth VCFs +
+    # indexes), 9 of CTR-E (GRCh37 FASTA + .fai, chain, 2 VCFs + indexes, 2 truths), 2 of the QC
+    # panel (panel.vcf.gz + .tbi)
+    assert len(names) == 43
     for name in names:
         assert (demo / name).read_bytes() == (DEMO / name).read_bytes(), name
     other = tmp_path / "other"
@@ -96,7 +112,7 @@ def test_same_seed_same_bytes_other_seed_other_data(
 
 def test_reference_is_grch38_like_with_repeats(demo: Path) -> None:
     fai = (demo / "GRCh38.demo.fa.fai").read_text().splitlines()
-    assert [line.split("\t")[:2] for line in fai] == [["chr21", "150000"], ["chr22", "120000"]]
+    assert [line.split("\t")[:2] for line in fai] == [[c, n] for c, n in LENGTHS.items()]
     lines = (demo / "GRCh38.demo.fa").read_text().splitlines()
     assert {len(line) for line in lines if not line.startswith(">")} <= set(range(1, 61))
     seqs = fasta_seq(demo)
@@ -132,7 +148,7 @@ def test_vcf_readable_with_its_samples_and_contigs(demo: Path, name: str) -> Non
     assert header[0] == "##fileformat=VCFv4.2"
     declared = dict(re.findall(r"##contig=<ID=([^,]+),length=(\d+)>", "\n".join(header)))
     for contig in contigs:
-        expected = {"chr21": "150000", "chr22": "120000"}.get(TO_UCSC.get(contig), "150754")
+        expected = LENGTHS.get(TO_UCSC.get(contig), "150754")
         assert declared[contig] == expected
     # sorted by position within contig, in header order
     order = list(declared)
@@ -223,7 +239,7 @@ def test_truth_holds_a_few_hundred_varied_variants_per_person(demo: Path) -> Non
             assert not (len(ref) > 1 and len(alt) > 1), (sample, ref, alt)
             if len(ref) != len(alt):
                 assert ref[0] == alt[0]
-        assert all(row[0] in ("chr21", "chr22") for row in rows)
+        assert {row[0] for row in rows} == {"chr21", "chr22", "chrX"}
 
 
 def _norm_stats(stderr: str) -> dict[str, int]:
@@ -330,6 +346,7 @@ def test_sheets_in_config_are_what_demo_data_writes(demo: Path) -> None:
         "C-001",
         "C-002",
         "D-001",
+        "D-002",
         "E-001",
         "E-002",
     ]
@@ -341,10 +358,57 @@ def test_sheets_pass_the_sheet_checks(demo_workspace: Path, monkeypatch) -> None
 
     monkeypatch.chdir(demo_workspace)  # the sheets name resources/demo/...
     loaded = sheets.load_sheets(REPO / "config" / "samples.tsv", REPO / "config" / "units.tsv")
-    assert len(loaded.samples) == 10
-    # the two FASTQ units of D-001 have no build (reads are aligned to the target): auto
-    # CTR-E: E-001 declares GRCh37, E-002's build is detected (auto)
-    assert sorted(loaded.units["build"]) == ["GRCh37"] + ["GRCh38"] * 6 + ["auto"] * 4
+    assert len(loaded.samples) == 11
+    # the FASTQ units of D-001 (two) and D-002 (one) have no build (reads are aligned to the
+    # target): auto; CTR-E: E-001 declares GRCh37, E-002's build is detected (auto)
+    assert sorted(loaded.units["build"]) == ["GRCh37"] + ["GRCh38"] * 6 + ["auto"] * 5
+
+
+def x_genotypes(path: Path) -> dict[str, Counter]:
+    """Per sample column, the genotypes of its chrX records (bcftools query)."""
+    names = bcftools("query", "-l", str(path)).stdout.split()
+    with pysam.VariantFile(str(path)) as handle:
+        chrom = next(c for c in handle.header.contigs if TO_UCSC.get(c) == "chrX")
+    rows = bcftools("query", "-r", chrom, "-f", r"[%GT\t]\n", str(path)).stdout.splitlines()
+    found = {name: Counter() for name in names}
+    for row in rows:
+        for name, gt in zip(names, row.rstrip("\t").split("\t"), strict=True):
+            found[name][gt.replace("|", "/")] += 1
+    return found
+
+
+def test_males_are_hemizygous_on_chrx_females_diploid(demo: Path) -> None:
+    """Every delivered VCF of centres A-C and E: a male's chrX calls are hom (0/0, 1/1, 2/2,
+    written diploid as callers write them), never het; a female has het and hom calls there;
+    each carries at least qc.sex's 50 ALT SNVs on chrX (checked on the truth)."""
+    files = [*VCFS, "ctr_e.E-001.vcf.gz", "ctr_e.E-002.vcf.gz"]
+    for name in files:
+        columns = VCFS.get(name, ({name.split(".")[1]: name.split(".")[1]}, set()))[0]
+        for column, gts in x_genotypes(demo / name).items():
+            sample = columns[column]
+            het = sum(n for gt, n in gts.items() if len(set(gt.split("/")) - {"."}) > 1)
+            hom_alt = sum(n for gt, n in gts.items() if gt in ("1/1", "2/2"))
+            if GENETIC_SEX[sample] == "male":
+                assert het == 0 and hom_alt >= 50, (sample, gts)
+            else:
+                assert het >= 50 and hom_alt >= 10, (sample, gts)
+    for sample in GENETIC_SEX:
+        if sample.startswith("D-"):
+            continue  # reads samples: tests/unit/test_demo_reads.py
+        rows = read_truth(demo / "truth" / f"{sample}.tsv")
+        snvs = [r for r in rows if r[0] == "chrX" and len(r[2]) == len(r[3]) == 1 and "1" in r[4]]
+        assert len(snvs) >= 50, sample
+
+
+def test_the_sheet_sex_is_wrong_for_the_planted_sample_only(demo: Path) -> None:
+    rows = [line.split("\t") for line in (demo / "samples.tsv").read_text().splitlines()[1:]]
+    reported = {row[0]: row[3] for row in rows}
+    wrong = {
+        s for s, sex in reported.items() if sex in ("female", "male") and sex != GENETIC_SEX[s]
+    }
+    assert wrong == set(planted.WRONG_SEX) == {"C-002"}
+    assert reported["C-002"] == "female" and GENETIC_SEX["C-002"] == "male"
+    assert {s for s, sex in reported.items() if sex == "unknown"} == {"B-003"}
 
 
 def test_refuses_an_outdir_that_is_a_file(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The demo's FASTQ sample: two lanes of paired reads at ~30x, carrying its truth variants."""
+"""The demo's FASTQ samples: D-001 in two lanes of paired reads at ~30x, carrying its truth
+variants; D-002 in one lane at ~8x (the planted low coverage), male."""
 
 from __future__ import annotations
 
@@ -46,9 +47,53 @@ def test_two_lanes_of_pairs_at_about_30x(demo: Path) -> None:
     assert sum(ADAPTER_R1[:20] in seq for seq in reads) > 100
 
 
+def test_d002_one_lane_at_about_8x_male_with_half_depth_on_chrx(demo: Path) -> None:
+    """D-002, the planted low-coverage sample: ~8x over the autosomes (well under the permissive
+    preset's 10x), one lane; male, so his one chrX is covered about half as deep. Depth here is
+    counted from the reads themselves: each pair's name tells nothing of its origin, so the
+    share of chrX is measured by exact 25-mers of the reference's chrX and autosomes."""
+    one, two = (fastq(demo / name) for name in fastq_names("lane1", "D-002"))
+    assert len(one) == len(two) > 1_000
+    assert not (demo / fastq_names("lane2", "D-002")[0]).exists()
+    lengths = {
+        line.split("\t")[0]: int(line.split("\t")[1])
+        for line in (demo / "GRCh38.demo.fa.fai").open()
+    }
+    bases = sum(len(seq) for _, seq, _ in one + two)
+    # a male: 2 copies of the autosomes and 1 of chrX carry the bases
+    copies = 2 * (lengths["chr21"] + lengths["chr22"]) + lengths["chrX"]
+    depth = 2 * bases / copies
+    assert 7 <= depth <= 9, depth
+    fasta = pysam.FastaFile(str(demo / "GRCh38.demo.fa"))
+    comp = str.maketrans("ACGT", "TGCA")
+    k = 25
+    kmers = {}
+    for contig in ("chr21", "chrX"):
+        seq = fasta.fetch(contig)
+        for start in range(0, len(seq) - k, 97):
+            kmers[seq[start : start + k]] = contig
+    hits = Counter()
+    for _, seq, _ in one:
+        for text in (seq, seq.translate(comp)[::-1]):
+            for start in range(0, READ_LENGTH - k + 1, 5):
+                contig = kmers.get(text[start : start + k])
+                if contig:
+                    hits[contig] += 1
+    per_base = {c: hits[c] / lengths[c] for c in ("chr21", "chrX")}
+    assert 0.35 <= per_base["chrX"] / per_base["chr21"] <= 0.65, per_base
+    # the truth: a male has no heterozygous call on chrX
+    out = subprocess.run(
+        ["bcftools", "query", "-r", "chrX", "-f", "[%GT]\n", str(demo / "truth" / "D-002.vcf.gz")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert len(out) >= 50 and set(out) <= {"1/1", "2/2"}
+
+
 def test_files_are_bgzf(demo: Path) -> None:
-    for lane in LANES:
-        for name in fastq_names(lane):
+    for sample, lane in [*(("D-001", lane) for lane in LANES), ("D-002", "lane1")]:
+        for name in fastq_names(lane, sample):
             data = (demo / name).read_bytes()
             assert data[12:14] == b"BC" and data.endswith(
                 bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")

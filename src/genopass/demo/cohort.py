@@ -630,12 +630,14 @@ def _non_primary_record(rng: random.Random, centre: Centre, n_samples: int) -> R
 def _mismatch_record(rng: random.Random, cohort: Cohort) -> Record:
     """An SNV whose REF is neither the reference base nor swappable with its ALT.
 
-    It sits at an SNV site that nobody carries, so no true record shares its position.
+    It sits at an autosomal SNV site that nobody carries, so no true record shares its
+    position (and its heterozygous call is not on a male's one chrX).
     """
     choices = [
         i
         for i, site in enumerate(cohort.sites)
-        if len(site.alleles) == 1
+        if site.chrom != X_CONTIG
+        and len(site.alleles) == 1
         and not site.alleles[0].is_indel
         and not any(any(gts[i]) for gts in cohort.genotypes.values())
     ]
