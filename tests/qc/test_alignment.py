@@ -3,6 +3,8 @@ own output read by genopass, checked against independent counts with pysam."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pysam
 from qc_helpers import run
@@ -30,6 +32,8 @@ def test_picard_and_samtools_metrics_against_pysam(demo, tmp_path):
     depth = []
     with pysam.AlignmentFile(str(bam)) as handle:
         for contig, length in zip(handle.references, handle.lengths, strict=True):
+            if not re.fullmatch(r"chr([1-9]|1[0-9]|2[0-2])", contig):
+                continue  # the demo's chrX: not an autosome
             per_base = np.zeros(length, dtype=int)
             for column in handle.pileup(
                 contig, min_base_quality=20, min_mapping_quality=20, truncate=True,
