@@ -33,12 +33,21 @@ DATASET = PLAN.dataset
 REFERENCE = PLAN.reference
 
 
-def rule_resources(name):
+def rule_resources(name, like=None):
     """``mem_mb`` and ``runtime`` of rule ``name``'s jobs, computed from the size of their inputs
     and their threads and doubled on a retry (genopass.inputs.resources; docs/cluster.md). Use
-    it as ``resources: **rule_resources("bwa_mem")``; set-resources in a profile wins.
+    it as ``resources: **rule_resources("bwa_mem")``; a new rule borrows the formula of one that
+    reads the same way: ``**rule_resources("harmonise_region", like="harmonise_vcf")``.
+    set-resources in a profile wins.
     """
-    return resource_callables(name)
+    return resource_callables(name, lifted=is_lifted_over, like=like)
+
+
+def is_lifted_over(wildcards):
+    """Whether a sample's harmonisation may lift it over: its build is not the target's (GRCh37,
+    or auto until harmonisation detects it)."""
+    sample = getattr(wildcards, "sample", None)
+    return sample is None or PLAN.build(sample) != PLAN.reference_name
 
 
 def one_of(names):

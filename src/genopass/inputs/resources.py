@@ -64,6 +64,9 @@ SAMTOOLS_SORT_MIB_PER_THREAD = 768
 JVM_DEFAULT_HEAP_FRACTION = 0.25
 
 
+Lifted = Callable[[Any], bool] | None
+
+
 @dataclass(frozen=True)
 class Request:
     """What one job asks for: memory in MiB, run time in minutes."""
@@ -106,28 +109,31 @@ def bwa_index(fasta_mb: float, threads: int = 1, *, compressed: bool = False) ->
     hours with bwtsw algorithm". (The often-quoted 5.37N is the other algorithm, IS: "requires
     5.37N memory where N is the size of the database", limited to 2 GB databases.)
 
-    memory: 1.75 bytes a base + 300 MiB: what the index holds, the BWT (~1 byte a base with its
+    memory: 1.9 bytes a base + 300 MiB: what the index holds, the BWT (~1 byte a base with its
     occurrence counts), the suffix array (every 32nd of 2N positions, 8 bytes each: 0.5 N) and
-    the packed sequence (0.25 N); GRCh38 (3.1 Gb): 5.4 GiB, above bwa's 5 GB.
+    the packed sequence (0.25 N), and what was measured here (bwa 0.7.17, 40.7 Mb: maximum RSS
+    71 MB, 1.8 bytes a base); GRCh38 (3.1 Gb): 5.9 GiB, above bwa's 5 GB.
     run time: 90 minutes a gigabase (3 hours for 3.1 Gb on the 2009 hardware of the manual,
     1.5x over), plus 10 minutes.
     """
     bases = fasta_bases(fasta_mb, compressed=compressed)
-    return request(300 + 1.75 * bases / MIB, 10 + 90 * bases / GBASE)
+    return request(300 + 1.9 * bases / MIB, 10 + 90 * bases / GBASE)
 
 
 def minimap2_index(fasta_mb: float, threads: int = 2, *, compressed: bool = False) -> Request:
     """``minimap2 -x sr -d`` (k=21, w=11).
 
     minimap2(1): "-I NUM Load at most NUM target bases into RAM for indexing [4G]": a human
-    genome is indexed in one batch. The index holds one minimizer in (w+1)/2 = 6 positions
-    (2 x 8 bytes each in the hash table: ~2.7 bytes a base for both strands) and the sequence
-    (4 bits a base): 3.5 bytes a base + 500 MiB, GRCh38: 10.6 GiB.
-    run time: 15 minutes a gigabase on one thread (minimap2's paper indexes GRCh38 in minutes),
-    divided among the threads, plus 10.
+    genome is indexed in one batch, so memory follows the genome. The index keeps one minimizer
+    in (w+1)/2 = 6 positions (16 bytes each while they are collected and sorted) and the
+    sequence. Measured here (minimap2 2.24, -x sr -t 2, random sequence): 40 Mb, maximum RSS
+    288 MiB; 120 Mb, 815 MiB: 6.9 bytes a base; 4 to 12 Mb: 7.6 (the .mmi written is 3.2
+    bytes a base). 8 bytes a base + 500 MiB: GRCh38, 23.6 GiB.
+    run time: measured 4 s for 120 Mb with 2 threads; 15 minutes a gigabase on one thread
+    (a 60x margin), divided among the threads, plus 10.
     """
     bases = fasta_bases(fasta_mb, compressed=compressed)
-    return request(500 + 3.5 * bases / MIB, 10 + 15 * bases / GBASE / max(1, threads))
+    return request(500 + 8 * bases / MIB, 10 + 15 * bases / GBASE / max(1, threads))
 
 
 # --- alignment ---------------------------------------------------------------------------------
@@ -249,8 +255,8 @@ def picard(bam_mb: float, threads: int = 1, *, heap_mb: int = 3000) -> Request:
     """Picard CollectWgsMetrics / CollectQualityYieldMetrics (and BedToIntervalList).
 
     Broad's WGS pipeline (broadinstitute/warp, tasks/broad/Qc.wdl) runs CollectWgsMetrics with
-    ``-Xms2000m -Xmx2500m`` and CollectQualityYieldMetrics with ``-Xms2000m -Xmx3000m``: the
-    heap does not grow with the BAM. The workflow's commands give no -Xmx, so the JVM takes
+    ``-Xms2000m -Xmx2500m`` and CollectQualityYieldMetrics with ``-Xms2000m -Xmx3000m`` in 3500
+    MiB: the heap does not grow with the BAM. The workflow's commands give no -Xmx, so the JVM takes
     25% of the job's memory: the request is 4x a 3000 MiB heap (12 GiB); with
     ``-Xmx{heap}m`` on the command line it could be heap + 1 GiB.
     run time: one thread over the whole BAM at 150 MiB a minute (a 60 GB BAM in ~7 hours),
@@ -265,9 +271,10 @@ def samtools_stats(bam_mb: float, threads: int = 2) -> Request:
 
 
 def mosdepth(bam_mb: float, fasta_mb: float, threads: int = 2) -> Request:
-    """mosdepth: an int32 array of the longest chromosome's depth (4 bytes a base of chr1, 1 GiB
-    for 248 Mb; mosdepth's README reports ~1.2 GB for a human WGS), + 1 GiB; 400 MiB of BAM a
-    minute, + 10."""
+    """mosdepth: keeps an int32 depth array as long as the chromosome it is on (Pedersen and
+    Quinlan 2018): 4 bytes a base of the longest (at most chr1, 248 Mb: 0.9 GiB) + 1 GiB.
+    run time: Debian's description, "about 25 minutes of CPU time for a 30X genome" (per-base
+    output; ~60 GB of BAM); 400 MiB of BAM a minute is ~6x slower, + 10."""
     longest = min(fasta_bases(fasta_mb), 250e6)
     return request(1024 + 4 * longest / MIB, 10 + bam_mb / 400)
 
@@ -325,16 +332,15 @@ def export_parquet(vcf_mb: float, threads: int = 2) -> Request:
 
 
 def export_frequencies(parquet_mb: float, threads: int = 2) -> Request:
-    """``genopass frequencies`` (DuckDB over the Parquet tables): DuckDB's hash aggregates spill
-    to disk beyond its memory limit (by default 80% of the memory it sees), so memory need not
-    follow the input; 2 GiB + a quarter of the tables' size, capped at 32 GiB. 50 MiB of
-    Parquet a minute, + 10."""
+    """``genopass frequencies`` (DuckDB over the Parquet tables).
+
+    DuckDB's grouping, joins and sorts spill to disk beyond its memory limit (duckdb.org,
+    "Limits": memory use "80% of RAM", memory_limit; the limit covers the buffer manager only),
+    so memory need not follow the input: 2 GiB + a quarter of the tables' size, capped at 32
+    GiB. genopass sets DuckDB's threads, not its memory_limit: on a node whose RAM is larger
+    than the job's share, DuckDB may plan for more than the job has (docs/cluster.md).
+    run time: 50 MiB of Parquet a minute, + 10."""
     return request(min(2048 + parquet_mb / 4, 32 * 1024), 10 + parquet_mb / 50)
-
-
-def small(inputs_mb: float = 0.0, threads: int = 1) -> Request:
-    """Rules that read a table or write a small file: the floor, + 100 MiB a minute."""
-    return request(FLOOR_MEM_MB, FLOOR_RUNTIME + inputs_mb / 100)
 
 
 # --- the workflow's rules ----------------------------------------------------------------------
@@ -388,6 +394,9 @@ def contig_share(fai: str | os.PathLike, contig: str) -> float:
     return lengths.get(contig, total) / total if total else 1.0
 
 
+Estimate = Callable[[Any, Any, int, Lifted], Request]
+
+
 def _fasta(input: Any) -> tuple[float, bool]:
     fasta = named(input, "fasta") or every(input)[:1]
     return files_mb(fasta), bool(fasta) and fasta[0].endswith(".gz")
@@ -397,41 +406,41 @@ def _alignment(input: Any) -> float:
     return files_mb(named(input, "alignment") or every(input)[:1])
 
 
-def _call(wildcards: Any, input: Any, threads: int) -> Request:
-    fai = named(input, "fai")
-    share = contig_share(fai[0], wildcards.contig) if fai else 1.0
+def _call(wildcards: Any, input: Any, threads: int, lifted: Lifted = None) -> Request:
+    # the target's .fai is an input; a GRCh37 FASTA's is read when it is there
+    fai = named(input, "fai") or [f"{path}.fai" for path in named(input, "fasta")]
+    share = contig_share(fai[0], wildcards.contig) if fai and os.path.exists(fai[0]) else 1.0
     return bcftools_call(_alignment(input), share, threads)
 
 
-def _harmonise(wildcards: Any, input: Any, threads: int) -> Request:
-    return harmonise_vcf(
-        files_mb(named(input, "vcf")), threads, liftover=bool(named(input, "chain"))
-    )
+def _harmonise(wildcards: Any, input: Any, threads: int, lifted: Lifted = None) -> Request:
+    # The chain is an input of every harmonisation once liftover is configured; whether this
+    # sample is lifted over is the plan's to say (its build), else the chain's presence.
+    liftover = bool(named(input, "chain")) and (lifted is None or lifted(wildcards))
+    return harmonise_vcf(files_mb(named(input, "vcf")), threads, liftover=liftover)
 
 
-def _bwa_mem(wildcards: Any, input: Any, threads: int) -> Request:
+def _bwa_mem(wildcards: Any, input: Any, threads: int, lifted: Lifted = None) -> Request:
     fasta_mb, compressed = _fasta(input)
     return bwa_mem(files_mb(named(input, "reads")), fasta_mb, threads, compressed=compressed)
 
 
-def _minimap2_sr(wildcards: Any, input: Any, threads: int) -> Request:
+def _minimap2_sr(wildcards: Any, input: Any, threads: int, lifted: Lifted = None) -> Request:
     return minimap2_sr(files_mb(named(input, "reads")), files_mb(named(input, "index")), threads)
 
 
-def _index(formula: Callable[..., Request]) -> Callable[[Any, Any, int], Request]:
-    def estimate(wildcards: Any, input: Any, threads: int) -> Request:
+def _index(formula: Callable[..., Request]) -> Estimate:
+    def estimate(wildcards: Any, input: Any, threads: int, lifted: Lifted = None) -> Request:
         fasta_mb, compressed = _fasta(input)
         return formula(fasta_mb, threads, compressed=compressed)
 
     return estimate
 
 
-def _of(
-    formula: Callable[..., Request], *names: str, count: bool = False
-) -> Callable[[Any, Any, int], Request]:
+def _of(formula: Callable[..., Request], *names: str, count: bool = False) -> Estimate:
     """A formula of the total size of the named inputs (every input when none is named)."""
 
-    def estimate(wildcards: Any, input: Any, threads: int) -> Request:
+    def estimate(wildcards: Any, input: Any, threads: int, lifted: Lifted = None) -> Request:
         paths = [path for name in names for path in named(input, name)] if names else every(input)
         if count:
             return formula(files_mb(paths), len(paths), threads)
@@ -440,13 +449,13 @@ def _of(
     return estimate
 
 
-def _mosdepth(wildcards: Any, input: Any, threads: int) -> Request:
+def _mosdepth(wildcards: Any, input: Any, threads: int, lifted: Lifted = None) -> Request:
     return mosdepth(_alignment(input), files_mb(named(input, "fasta")), threads)
 
 
-# rule -> its estimate from (wildcards, input, threads). Named inputs are the rules' own names
-# (workflow/rules/*.smk); a rule whose input is one positional file is measured whole.
-RULES: Mapping[str, Callable[[Any, Any, int], Request]] = {
+# rule -> its estimate from (wildcards, input, threads, lifted). Named inputs are the rules' own
+# names (workflow/rules/*.smk); a rule whose input is one positional file is measured whole.
+RULES: Mapping[str, Estimate] = {
     "bwa_index": _index(bwa_index),
     "minimap2_index": _index(minimap2_index),
     "bwa_mem": _bwa_mem,
@@ -476,24 +485,36 @@ RULES: Mapping[str, Callable[[Any, Any, int], Request]] = {
 }
 
 
-def estimate(name: str, wildcards: Any, input: Any, threads: int, attempt: int = 1) -> Request:
-    """The request of one job of rule ``name`` (a key of :data:`RULES`), at ``attempt``."""
-    first = RULES[name](wildcards, input, threads)
+def estimate(
+    name: str, wildcards: Any, input: Any, threads: int, attempt: int = 1, lifted: Lifted = None
+) -> Request:
+    """The request of one job of rule ``name`` (a key of :data:`RULES`), at ``attempt``.
+    ``lifted(wildcards)`` tells whether the job's sample is lifted over (harmonise_vcf)."""
+    first = RULES[name](wildcards, input, threads, lifted)
     if attempt <= 1:
         return first
     return request(first.mem_mb, first.runtime, attempt)
 
 
-def callables(name: str) -> dict[str, Callable[..., int]]:
+def callables(
+    name: str, lifted: Lifted = None, *, like: str | None = None
+) -> dict[str, Callable[..., int]]:
     """``mem_mb`` and ``runtime`` of rule ``name`` as Snakemake resource callables
-    ``(wildcards, input, threads, attempt)``: ``resources: **rule_resources(name)``."""
-    if name not in RULES:
-        raise KeyError(f"no resource formula for rule {name!r}; known: {', '.join(sorted(RULES))}")
+    ``(wildcards, input, threads, attempt)``: ``resources: **rule_resources(name)``.
+
+    A rule without a formula of its own borrows one with ``like``: a rule that harmonises one
+    region of a sample reads like harmonise_vcf, ``rule_resources("harmonise_region",
+    like="harmonise_vcf")`` (its inputs named as that rule names them).
+    """
+    formula = like or name
+    if formula not in RULES:
+        known = ", ".join(sorted(RULES))
+        raise KeyError(f"no resource formula for rule {formula!r} (give like=...); known: {known}")
 
     def mem_mb(wildcards, input, threads, attempt):
-        return estimate(name, wildcards, input, threads, attempt).mem_mb
+        return estimate(formula, wildcards, input, threads, attempt, lifted).mem_mb
 
     def runtime(wildcards, input, threads, attempt):
-        return estimate(name, wildcards, input, threads, attempt).runtime
+        return estimate(formula, wildcards, input, threads, attempt, lifted).runtime
 
     return {"mem_mb": mem_mb, "runtime": runtime}
