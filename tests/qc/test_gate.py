@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -179,3 +180,24 @@ def test_cli_bad_preset_is_one_line_and_exit_1(tmp_path):
     assert "1 PASS" in result.output
     result = CliRunner().invoke(main, [*args, "--mode", "sometimes"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "hosts"),
+    [
+        (
+            "gel",
+            ("pipeline-rd-help.genomicsengland.co.uk", "pipeline-nb-help.genomicsengland.co.uk"),
+        ),
+        ("qphi", ("qphi.org.qa",)),
+    ],
+)
+def test_programme_presets_cite_their_published_sources(name, hosts):
+    """The programme presets name the pages they quote (title and URL) and say which parts are
+    this project's reading; the permissive one says it is no programme's."""
+    source = load_preset(name).source
+    urls = re.findall(r"https://[^\s)]+", source)
+    assert {url.split("/")[2] for url in urls} == set(hosts), urls
+    assert '"' in source  # a quoted document title
+    assert "this project's reading" in source
+    assert "this project's choice" in load_preset("permissive").source
