@@ -234,6 +234,10 @@ INDEXERS = {
         ["minimap2", "-x", "sr", "-t", "2", "-d", "{out}.mmi", "{fasta}"],
         lambda mb: res.minimap2_index(mb, 2),
     ),
+    "minimap2_index_1_thread": (
+        ["minimap2", "-x", "sr", "-t", "1", "-d", "{out}.mmi", "{fasta}"],
+        lambda mb: res.minimap2_index(mb, 1),
+    ),
     "bwa_index": (
         ["bwa", "index", "-a", "bwtsw", "-p", "{out}", "{fasta}"],
         lambda mb: res.bwa_index(mb),

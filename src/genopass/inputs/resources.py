@@ -126,14 +126,16 @@ def minimap2_index(fasta_mb: float, threads: int = 2, *, compressed: bool = Fals
     minimap2(1): "-I NUM Load at most NUM target bases into RAM for indexing [4G]": a human
     genome is indexed in one batch, so memory follows the genome. The index keeps one minimizer
     in (w+1)/2 = 6 positions (16 bytes each while they are collected and sorted) and the
-    sequence. Measured here (minimap2 2.24, -x sr -t 2, random sequence): 40 Mb, maximum RSS
-    288 MiB; 120 Mb, 815 MiB: 6.9 bytes a base; 4 to 12 Mb: 7.6 (the .mmi written is 3.2
-    bytes a base). 8 bytes a base + 500 MiB: GRCh38, 23.6 GiB.
+    sequence. Measured here (minimap2 2.24, -x sr, random sequence; the .mmi written is 3.2
+    bytes a base): with 2 threads, 40 Mb, maximum RSS 288 MiB, 120 Mb, 815 MiB (6.9 bytes a
+    base), 4 to 12 Mb, 7.6 bytes a base; with 1 thread, 11.1 bytes a base. 9 bytes a base with
+    2 threads or more, 12 with 1, + 500 MiB: GRCh38 with 2 threads, 26.5 GiB.
     run time: measured 4 s for 120 Mb with 2 threads; 15 minutes a gigabase on one thread
     (a 60x margin), divided among the threads, plus 10.
     """
     bases = fasta_bases(fasta_mb, compressed=compressed)
-    return request(500 + 8 * bases / MIB, 10 + 15 * bases / GBASE / max(1, threads))
+    per_base = 9 if threads >= 2 else 12
+    return request(500 + per_base * bases / MIB, 10 + 15 * bases / GBASE / max(1, threads))
 
 
 # --- alignment ---------------------------------------------------------------------------------
@@ -210,11 +212,12 @@ def bcftools_call(alignment_mb: float, contig_share: float = 1.0, threads: int =
 
     memory: the pileup of one position at a time, bounded by mpileup's --max-depth (250 reads a
     file by default): 1 GiB whatever the size.
-    run time: the contig's share of the alignment (its length over the reference's) at 30 s a
-    MiB of BAM (a 30x genome, ~60 GB of BAM, in ~30 hours single-threaded; bcftools needs about
-    half of that), plus 10 minutes.
+    run time: the contig's share of the alignment (its length over the reference's) at 3.6 s a
+    MiB of BAM: a 30x genome (~60 GB of BAM) in 57 hours on one thread, about twice the day
+    that mpileup | call is commonly given for it (an estimate, not a published figure); chr1
+    of such a genome: under 5 hours. Plus 10 minutes.
     """
-    return request(FLOOR_MEM_MB, 10 + 0.5 * alignment_mb * max(0.0, min(1.0, contig_share)))
+    return request(FLOOR_MEM_MB, 10 + 0.06 * alignment_mb * max(0.0, min(1.0, contig_share)))
 
 
 def bcftools_concat(vcf_mb: float, threads: int = 2) -> Request:
@@ -228,10 +231,10 @@ def bcftools_concat(vcf_mb: float, threads: int = 2) -> Request:
 def check_vcf(vcf_mb: float, threads: int = 1) -> Request:
     """``genopass validate --level vcf``: streams one record at a time, flat memory.
 
-    run time: docs/validation.md measures ~12,000 records/s on 100 samples (a few MiB a
-    second); 20 MiB a minute is ~5x slower than that, plus 10.
+    run time: docs/validation.md measures 220,000 records/s on 1 sample and 12,000 records/s on
+    100 samples (several MiB of bgzipped VCF a second); 60 MiB a minute (1 MiB/s), plus 10.
     """
-    return request(FLOOR_MEM_MB, 10 + vcf_mb / 20)
+    return request(FLOOR_MEM_MB, 10 + vcf_mb / 60)
 
 
 def harmonise_vcf(vcf_mb: float, threads: int = 2, *, liftover: bool = False) -> Request:
@@ -241,10 +244,10 @@ def harmonise_vcf(vcf_mb: float, threads: int = 2, *, liftover: bool = False) ->
     adds the chain's blocks and the GRCh37 FASTA's reads: +1 GiB.
 
     run time: README's benchmark, 1,000,000 records in 4.8 s and 100 samples x 200,000 records
-    in 7.8 s with 2 threads (several MiB a second); 20 MiB a minute, x2 with liftover (one more
-    Python pass), plus 10.
+    in 7.8 s with 2 threads (several MiB of bgzipped VCF a second); 60 MiB a minute (1 MiB/s),
+    half that with liftover (one more pass over every record), plus 10.
     """
-    per_minute = 20 / (2 if liftover else 1)
+    per_minute = 60 / (2 if liftover else 1)
     return request(2048 + (1024 if liftover else 0), 10 + vcf_mb / per_minute)
 
 
@@ -287,8 +290,8 @@ def fastp(reads_mb: float, threads: int = 2) -> Request:
 
 def write_qc_cohort(vcfs_mb: float, n_files: int = 1, threads: int = 2) -> Request:
     """``genopass qc-cohort``: merges the harmonised VCFs one record of each at a time: 1 GiB +
-    8 MiB a file (its BGZF buffers and record); 20 MiB a minute, + 10."""
-    return request(FLOOR_MEM_MB + 8 * n_files, 10 + vcfs_mb / 20)
+    8 MiB a file (its BGZF buffers and record); 60 MiB of input a minute, + 10."""
+    return request(FLOOR_MEM_MB + 8 * n_files, 10 + vcfs_mb / 60)
 
 
 def kinship(cohort_mb: float, threads: int = 2) -> Request:
@@ -312,23 +315,23 @@ def multiqc(inputs_mb: float, threads: int = 1) -> Request:
 
 
 def export_vcf(vcf_mb: float, threads: int = 2) -> Request:
-    """``genopass export-vcf``: a stream (bcftools view/annotate): flat memory; 20 MiB a minute,
-    + 10."""
-    return request(FLOOR_MEM_MB, 10 + vcf_mb / 20)
+    """``genopass export-vcf``: a stream (bcftools view/annotate): flat memory; 60 MiB a minute,
+    as harmonisation, + 10."""
+    return request(FLOOR_MEM_MB, 10 + vcf_mb / 60)
 
 
 def export_cohort(vcfs_mb: float, n_files: int = 1, threads: int = 2) -> Request:
     """``genopass cohort``: merges every exported sample's VCF and reference blocks, one record
-    (and block) of each file at a time: 1 GiB + 8 MiB a file; 10 MiB a minute (the output is
-    denser than the inputs: a called genotype for every sample), + 10."""
-    return request(FLOOR_MEM_MB + 8 * n_files, 10 + vcfs_mb / 10)
+    (and block) of each file at a time: 1 GiB + 8 MiB a file; 30 MiB of input a minute (the
+    output is denser than the inputs: a genotype for every sample at every site), + 10."""
+    return request(FLOOR_MEM_MB + 8 * n_files, 10 + vcfs_mb / 30)
 
 
 def export_parquet(vcf_mb: float, threads: int = 2) -> Request:
     """``genopass parquet``: row groups streamed, peak memory under 500 MB whatever the input
-    (DESIGN.md target, measured 207-268 MB by README's benchmark): 1.5 GiB; 20 MiB of VCF a
-    minute, + 10."""
-    return request(1536, 10 + vcf_mb / 20)
+    (DESIGN.md target, measured 207-268 MB by README's benchmark): 1.5 GiB; README's benchmark
+    runs at 1.5-2.2x bcftools' read of the file; 60 MiB of VCF a minute, + 10."""
+    return request(1536, 10 + vcf_mb / 60)
 
 
 def export_frequencies(parquet_mb: float, threads: int = 2) -> Request:
