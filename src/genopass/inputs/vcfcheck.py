@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import shutil
 import subprocess
 import zlib
 from collections import Counter
@@ -47,6 +48,7 @@ END_BEYOND_CONTIG = "end_beyond_contig"
 END_BEFORE_POS = "end_before_pos"
 POS_BEYOND_CONTIG = "pos_beyond_contig"
 NOT_UTF8 = "not_utf8"
+FORMAT_KEY_EMPTY = "format_key_empty"
 RECORD_DEFECTS = (
     COLUMN_COUNT,
     POS_NOT_INTEGER,
@@ -62,6 +64,7 @@ RECORD_DEFECTS = (
     END_BEFORE_POS,
     POS_BEYOND_CONTIG,
     NOT_UTF8,
+    FORMAT_KEY_EMPTY,
 )
 
 # File refusals.
@@ -111,7 +114,8 @@ VALUE = {
 }
 QUAL = re.compile(_FLOAT)
 POS = re.compile(r"\d+")
-GT = re.compile(r"[/|]?(?:\d+|\.)(?:[/|](?:\d+|\.))*")
+# htslib (1.16) cannot read a GT that begins with a phase sign (VCF 4.4 allows "|0|1")
+GT = re.compile(r"(?:\d+|\.)(?:[/|](?:\d+|\.))*")
 DIGITS = re.compile(r"\d+")
 META = re.compile(r"^##(INFO|FORMAT|FILTER|contig|ALT)=<(.*)>\s*$")
 ITEM = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|[^,]*)')
@@ -234,6 +238,37 @@ def read_lines(path: Path) -> Iterator[bytes]:
             f"a compressed block is damaged or cut short ({exc}); ask "
             f"the centre to send the file again",
         ) from None
+
+
+def read_all_lines(path: Path) -> Iterator[bytes]:
+    """:func:`read_lines` for a whole pass: a BGZF file is decompressed by ``bgzip -dc`` in a
+    process of its own when bgzip is on PATH (libdeflate, beside the checking process: about a
+    third of the time of Python's gzip); damage is refused the same way."""
+    bgzip = shutil.which("bgzip")
+    if bgzip is None or sniff(path) != "bgzf":
+        yield from read_lines(path)
+        return
+    with gzip.open(path, "rb") as handle:
+        is_bcf = handle.peek(3)[:3] == b"BCF"
+    if is_bcf:
+        yield from _bcf_lines(path)
+        return
+    command = [bgzip, "-dc", str(path)]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1 << 20
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        yield from process.stdout
+        error = process.stderr.read().decode("utf-8", "replace").strip()
+    if process.returncode:
+        last = error.splitlines()[-1] if error else f"bgzip exit {process.returncode}"
+        raise FileRefusal(
+            path,
+            None,
+            TRUNCATED,
+            f"a compressed block is damaged or cut short ({last}); ask "
+            f"the centre to send the file again",
+        )
 
 
 def _bcf_lines(path: Path) -> Iterator[bytes]:
@@ -369,18 +404,109 @@ def _read_columns(path: Path, number: int, text: str, header: Header) -> None:
 
 @dataclass
 class _Checker:
-    """Checks one record at a time; the header's validators are looked up once per key."""
+    """Checks one record at a time, by two paths with the same verdicts.
+
+    The quick path (:meth:`quick`: bytes, split once, one regular expression for INFO, the
+    sample columns by their skeleton, :class:`_Layout`) accepts only records that the
+    field-by-field path accepts, and hands every other record to it (:meth:`full`), which names
+    the defect or finds none. The header's validators are built once per key and ALT count.
+    """
 
     header: Header
     result: CheckResult
     keep: int
     formats: dict[str, list[tuple[int, str, Field | None]]] = field(default_factory=dict)
     fast_info: dict[int, re.Pattern[str]] = field(default_factory=dict)
+    quick_info: dict[int, re.Pattern[bytes]] = field(default_factory=dict)
     fast_samples: dict[tuple[str, int], re.Pattern[str]] = field(default_factory=dict)
+    layouts: dict[tuple[bytes, int], _Layout | None] = field(default_factory=dict)
+    filters_seen: set[bytes] = field(default_factory=lambda: {b".", b"PASS"})
+    chroms: dict[bytes, str] = field(default_factory=dict)
+    cached: int = 0  # bytes of record skeletons cached (all layouts)
+    info_seen: dict[int, set[bytes]] = field(default_factory=dict)  # INFO accepted, per ALT count
+    tabs: int = -1  # tabs between the sample columns (-1: no sample)
+
+    def __post_init__(self) -> None:
+        self.tabs = len(self.header.samples) - 1 if self.header.samples else -1
+
     site: tuple[str, int] = ("", 0)  # CHROM and POS of the last record (POS: leading digits)
 
     def record(self, ordinal: int, line: int, raw: bytes) -> str | None:
         """The defect of one record line (``\\n`` stripped), or None; warnings counted."""
+        if raw.isascii() and self.quick(raw):
+            return None
+        return self.full(ordinal, line, raw)
+
+    def quick(self, raw: bytes) -> bool:
+        """True when the record is well formed (its site and warnings then recorded); False
+        when the field-by-field path must decide."""
+        cols = raw.split(b"\t", 9)
+        tabs = self.tabs
+        if tabs >= 0:
+            if len(cols) != 10 or cols[9].count(b"\t") != tabs:
+                return False
+        elif len(cols) != 8:
+            return False
+        chrom, pos, _id, _ref, alt, qual, filters, info = cols[:8]
+        if not pos.isdigit() or b"<" in alt:  # symbolic alleles: END is checked field by field
+            return False
+        if qual != b"." and (qual[:1] == b"-" or not QUAL_BYTES.fullmatch(qual)):
+            return False
+        name = self.chroms.get(chrom)
+        if name is None:
+            name = chrom.decode()
+            if len(self.chroms) < CACHE_SIZE:
+                self.chroms[chrom] = name
+        position = int(pos)
+        length = self.header.contigs.get(name)
+        if length is not None and position > length + 1:
+            return False
+        n_alt = 0 if alt == b"." else alt.count(b",") + 1
+        if info != b".":
+            seen = self.info_seen.get(n_alt)
+            if seen is None:
+                seen = self.info_seen[n_alt] = set()
+                self.quick_info[n_alt] = re.compile(
+                    _info_pattern(self.header.info, n_alt).pattern.encode()
+                )
+            if info not in seen:
+                if not self.quick_info[n_alt].fullmatch(info):
+                    return False
+                if len(info) <= SHORT and len(seen) < CACHE_SIZE:
+                    seen.add(info)
+        if tabs >= 0:
+            layout = self.layouts.get((cols[8], n_alt), _UNSEEN)
+            if layout is _UNSEEN:
+                layout = self.layout(cols[8], n_alt)
+                if len(self.layouts) < CACHE_SIZE:
+                    self.layouts[(cols[8], n_alt)] = layout
+            if layout is None or not layout.accepts(cols[9]):  # type: ignore[union-attr]
+                return False
+        if filters not in self.filters_seen:
+            self.check_filters(filters.decode())
+            if len(self.filters_seen) < CACHE_SIZE:
+                self.filters_seen.add(filters)
+        self.site = (name, position)
+        return True
+
+    def layout(self, format_bytes: bytes, n_alt: int) -> _Layout | None:
+        """The skeleton check of one FORMAT, or None when only the field-by-field path can
+        judge it (undeclared or empty keys, a Character field)."""
+        keys = format_bytes.decode().split(":")
+        definitions = [self.header.format.get(key) for key in keys]
+        if any(d is None or d.type == "Character" for d in definitions):
+            return None
+        keyed = [(i, k, d) for i, (k, d) in enumerate(zip(keys, definitions, strict=True))]
+        return _Layout(self, keyed, n_alt)
+
+    def check_filters(self, filters: str) -> None:
+        if filters not in (".", "PASS"):
+            for name in filters.split(";"):
+                if name not in self.header.filters:
+                    self.warn(UNDECLARED_FILTER, name)
+
+    def full(self, ordinal: int, line: int, raw: bytes) -> str | None:
+        """The field-by-field check of one record: its defect (named), or None."""
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -404,10 +530,7 @@ class _Checker:
             if qual.startswith("-") and float(qual) < 0:
                 return self.defect(ordinal, line, QUAL_NEGATIVE, f"QUAL {qual}")
         n_alt = 0 if alt == "." else alt.count(",") + 1
-        if filters not in (".", "PASS"):
-            for name in filters.split(";"):
-                if name not in header.filters:
-                    self.warn(UNDECLARED_FILTER, name)
+        self.check_filters(filters)
         position = int(pos)
         length = header.contigs.get(chrom)
         if length is not None and position > length + 1:
@@ -457,6 +580,11 @@ class _Checker:
         return self.slow_samples(ordinal, line, cols, n_alt)
 
     def slow_samples(self, ordinal: int, line: int, cols: list[str], n_alt: int) -> str | None:
+        if "" in cols[8].split(":"):
+            # htslib cannot declare a tag without a name: bcftools stops at such a record
+            return self.defect(
+                ordinal, line, FORMAT_KEY_EMPTY, f"FORMAT {cols[8]!r} has an empty key"
+            )
         keys = self.formats.get(cols[8])
         if keys is None:
             keys = []
@@ -466,49 +594,42 @@ class _Checker:
                     self.warn(UNDECLARED_FORMAT, key)
                 keys.append((index, key, definition))
             self.formats[cols[8]] = keys
-        gt_index = 0 if keys and keys[0][1] == "GT" else -1
         for column, sample in enumerate(cols[9:]):
-            values = sample.split(":")
-            if len(values) > len(keys):
-                return self.defect(
-                    ordinal,
-                    line,
-                    FORMAT_NUMBER,
-                    f"sample {self.header.samples[column]}: "
-                    f"{len(values)} values for FORMAT {cols[8]}",
-                )
-            ploidy = None
-            if gt_index == 0:
-                gt = values[0]
-                if not GT.fullmatch(gt):
-                    return self.defect(
-                        ordinal,
-                        line,
-                        GT_INVALID,
-                        f"sample {self.header.samples[column]}: GT {gt!r}",
-                    )
-                alleles = DIGITS.findall(gt)
-                if alleles and max(map(int, alleles)) > n_alt:
-                    return self.defect(
-                        ordinal,
-                        line,
-                        GT_ALLELE_OUT_OF_RANGE,
-                        f"sample {self.header.samples[column]}: GT {gt} with {n_alt} ALT allele(s)",
-                    )
-                ploidy = gt.count("/") + gt.count("|") + 1 - (gt[0] in "/|")
-            for index, key, definition in keys[gt_index + 1 :] if gt_index == 0 else keys:
-                if definition is None or index >= len(values):
-                    continue
-                problem = _value_problem(definition, values[index], n_alt, ploidy)
-                if problem:
-                    code = FORMAT_TYPE if problem == "type" else FORMAT_NUMBER
-                    return self.defect(
-                        ordinal,
-                        line,
-                        code,
-                        f"sample {self.header.samples[column]}: "
-                        f"FORMAT/{key}={values[index]} ({problem})",
-                    )
+            problem = self.sample_problem(keys, sample, n_alt)
+            if problem:
+                code, detail = problem
+                name = self.header.samples[column]
+                return self.defect(ordinal, line, code, f"sample {name}: {detail}")
+        return None
+
+    @staticmethod
+    def sample_problem(
+        keys: list[tuple[int, str, Field | None]], sample: str, n_alt: int
+    ) -> tuple[str, str] | None:
+        """(defect, detail) of one sample column under FORMAT ``keys``, or None."""
+        values = sample.split(":")
+        if len(values) > len(keys):
+            format_string = ":".join(key for _i, key, _d in keys)
+            return FORMAT_NUMBER, f"{len(values)} values for FORMAT {format_string}"
+        ploidy = None
+        gt_first = bool(keys) and keys[0][1] == "GT"
+        if gt_first:
+            gt = values[0]
+            if not GT.fullmatch(gt):
+                if gt[:1] in ("/", "|") and GT.fullmatch(gt[1:]):
+                    return GT_INVALID, f"GT {gt!r} begins with a phase sign (htslib cannot read it)"
+                return GT_INVALID, f"GT {gt!r}"
+            alleles = DIGITS.findall(gt)
+            if alleles and max(map(int, alleles)) > n_alt:
+                return GT_ALLELE_OUT_OF_RANGE, f"GT {gt} with {n_alt} ALT allele(s)"
+            ploidy = gt.count("/") + gt.count("|") + 1
+        for index, key, definition in keys[1:] if gt_first else keys:
+            if definition is None or index >= len(values):
+                continue
+            problem = _value_problem(definition, values[index], n_alt, ploidy)
+            if problem:
+                code = FORMAT_TYPE if problem == "type" else FORMAT_NUMBER
+                return code, f"FORMAT/{key}={values[index]} ({problem})"
         return None
 
     def defect(self, ordinal: int, line: int, code: str, detail: str) -> str:
@@ -523,6 +644,79 @@ class _Checker:
         if name not in names:
             names.append(name)
             self.result.warnings[code] += 1
+
+
+class _Layout:
+    """The sample columns of one FORMAT and ALT count, checked by their skeleton.
+
+    The skeleton of the sample columns is the text with each run of ASCII digits made one
+    ``0`` (``bytes.translate`` then ``replace``). The field-by-field verdict of a sample column
+    is the verdict of its skeleton for everything but two things: the allele numbers of GT
+    (checked apart, :meth:`alleles_in_range`) and the length of a Character value (FORMATs with
+    a Character field take the field-by-field path). Integer and Float syntax, Numbers, GT
+    syntax and ploidy (Number=G) survive the change, and a cohort's columns have a handful of
+    skeletons: each one is judged once by the field-by-field check of one sample, and each
+    record's whole skeleton is looked up in a bounded cache.
+    """
+
+    def __init__(self, checker: _Checker, keys: list[tuple[int, str, Field | None]], n_alt: int):
+        self.keys, self.n_alt = keys, n_alt
+        self.problem = checker.sample_problem
+        self.checker = checker
+        self.gt_first = keys[0][1] == "GT"
+        self.skeletons: dict[bytes, bool] = {}  # one sample's skeleton -> verdict
+        self.records: dict[bytes, bool] = {}  # a record's skeleton -> verdict
+        self.exact: set[bytes] = set()  # short sample columns accepted
+        # GT alleles: digits within the ALT count -> 'a', others -> 'b', separators -> '/'
+        small = bytes(range(48, 48 + min(n_alt, 9) + 1))
+        large = bytes(range(48 + min(n_alt, 9) + 1, 58))
+        self.allele_map = bytes.maketrans(
+            b"\t|" + small + large, b"//" + b"a" * len(small) + b"b" * len(large)
+        )
+
+    def accepts(self, columns: bytes) -> bool:
+        if columns in self.exact:  # a few samples: the columns themselves recur
+            return True
+        skeleton = columns.translate(_SKELETON)
+        while b"00" in skeleton:
+            skeleton = skeleton.replace(b"00", b"0")
+        verdict = self.records.get(skeleton)
+        if verdict is None:
+            verdict = all(self.sample_verdict(one) for one in set(skeleton.split(b"\t")))
+            if self.checker.cached < CACHE_BYTES:
+                self.records[skeleton] = verdict
+                self.checker.cached += len(skeleton)
+        if not verdict or self.gt_first and not self.alleles_in_range(columns):
+            return False
+        if len(columns) <= SHORT and len(self.exact) < CACHE_SIZE:
+            self.exact.add(columns)
+        return True
+
+    def sample_verdict(self, skeleton: bytes) -> bool:
+        verdict = self.skeletons.get(skeleton)
+        if verdict is None:
+            verdict = self.problem(self.keys, skeleton.decode(), self.n_alt) is None
+            if len(self.skeletons) < CACHE_SIZE:
+                self.skeletons[skeleton] = verdict
+        return verdict
+
+    def alleles_in_range(self, columns: bytes) -> bool:
+        """True when no GT allele can exceed the ALT count (False may be a false alarm: a
+        leading zero, '/' in a String field; the field-by-field path then decides).
+
+        Every GT allele follows a tab, '/' or '|' (or starts the columns), all three '/' in
+        the mapped text; an allele beyond the ALT count is a digit mapped to 'b' or two digits
+        or more. Separators elsewhere only add false alarms."""
+        mapped = b"/" + columns.translate(self.allele_map)
+        return b"/b" not in mapped and b"/aa" not in mapped and b"/ab" not in mapped
+
+
+_UNSEEN = object()
+CACHE_SIZE = 100_000  # entries per cache (FORMAT layouts, skeletons, contig names, FILTERs)
+SHORT = 64  # bytes: INFO and sample columns this short are cached as they are
+CACHE_BYTES = 32 << 20  # bytes of record skeletons cached (memory stays flat)
+_SKELETON = bytes.maketrans(b"123456789", b"000000000")
+QUAL_BYTES = re.compile(_FLOAT.encode())
 
 
 # Fast paths: one regular expression per INFO (per ALT count) and per FORMAT (per ALT count)
@@ -581,8 +775,8 @@ def _samples_pattern(header: Header, format_string: str, n_alt: int) -> re.Patte
     # diploid first: most samples match the first branch tried
     gts = {
         2: rf"{allele}[/|]{allele}",
-        1: rf"[/|]?{allele}",
-        None: rf"[/|]?{allele}(?:[/|]{allele}){{2,}}",  # ploidy 3+: Number=G not checked
+        1: allele,
+        None: rf"{allele}(?:[/|]{allele}){{2,}}",  # ploidy 3+: Number=G not checked
     }
     branches = []
     for ploidy, gt in gts.items():
@@ -642,7 +836,7 @@ def check_vcf(path: Path | str, malformed: Path | None = None, keep: int = 5) ->
     path = Path(path)
     check_container(path)
     result = CheckResult(path)
-    lines = read_lines(path)
+    lines = read_all_lines(path)
     header = read_header(path, lines)
     checker = _Checker(header, result, keep)
     order: dict[str, int] = {}
