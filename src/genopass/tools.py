@@ -153,6 +153,16 @@ def require_tool(name: str) -> str:
     return found
 
 
+def awk() -> str:
+    """The awk to run genopass's programs with: ``mawk`` where it is installed (it runs them in
+    about half the time of GNU awk), else the system's ``awk``. The programs are POSIX awk and
+    run in the C locale (bytes, not characters), so every awk writes the same bytes."""
+    return "mawk" if shutil.which("mawk") else "awk"
+
+
+AWK_ENV = {"LC_ALL": "C"}  # the environment of awk stages (byte semantics, locale-independent)
+
+
 def first_error(stderr: str) -> str:
     """The most telling line of a tool's stderr: the first error line, else the last line."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]

@@ -42,6 +42,7 @@ import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import chain
@@ -67,7 +68,15 @@ from genopass.harmonise.header import kept_definitions, scrub_paths, standard_he
 from genopass.inputs.contigs import AliasTable, ContigDecision, is_primary_name, plan_contigs
 from genopass.inputs.reference import ensure_fai, read_fai
 from genopass.io import atomic_output, check_bgzf_complete, read_tsv
-from genopass.tools import PipelineError, first_error, require_tool, run, run_pipeline, run_tool
+from genopass.tools import (
+    AWK_ENV,
+    PipelineError,
+    awk,
+    first_error,
+    require_tool,
+    run,
+    run_tool,
+)
 
 if TYPE_CHECKING:  # imported where used: inputs on the target build never load them
     from genopass.harmonise.liftover import LiftoverResult, LiftoverSource
@@ -81,6 +90,7 @@ WIDE_SAMPLES = 16
 SOURCE_ITEM = re.compile(rf"[\t;]{SOURCE_INFO}=(\d+)")
 UNDEFINED_TAG = re.compile(r"\b(INFO|FORMAT|FILTER) '([^']+)'.* is not defined in the header")
 RECORD_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
+SITE_COLUMNS = ["number", "chrom", "pos", "alleles"]  # the triage's sites file
 
 # Numbers each record, sends records of rejected contigs, with invalid alleles and gVCF blocks
 # to their files, renames contigs (breakend mates too) and passes the rest on. Writes per record
@@ -116,6 +126,8 @@ function info(x, key,   m) {
 }
 BEGIN {
     FS = OFS = "\t"
+    # numbers print as integers in every awk (mawk would print 2^31 and above as 2.14748e+09)
+    CONVFMT = OFMT = "%.0f"
     while ((getline line < contigs) > 0) {
         split(line, f, "\t"); target[f[1]] = f[2]; why[f[1]] = f[3]
         if (f[2] != "") { n_targets++; targets[n_targets] = f[2]; length_of[f[2]] = f[4] }
@@ -124,84 +136,100 @@ BEGIN {
     # ordinal<TAB>defect of the records the input check found malformed (an empty file: none)
     if (malformed_list != "") {
         while ((getline line < malformed_list) > 0) {
-            split(line, f, "\t"); malformed[f[1]] = f[2]
+            split(line, f, "\t"); malformed[f[1]] = f[2]; listed = !numbered
         }
         close(malformed_list)
     }
 }
+# A header line, printed and kept (the POS 0 records' file starts with the same header).
+function header(line) { print line; header_lines[++n_header] = line }
 /^##contig=<ID=/ {
     id = substr($0, 14); match(id, /[,>]/); id = substr(id, 1, RSTART - 1)
     if (target[id] != "") {
-        print "##contig=<ID=" target[id] substr($0, 14 + length(id)); written[target[id]] = 1
+        header("##contig=<ID=" target[id] substr($0, 14 + length(id))); written[target[id]] = 1
     }
     next
 }
-/^##/ { if (index($0, "##INFO=<ID=GENOPASS_SOURCE,") == 1) declared = 1; print; next }
+/^##/ { if (index($0, "##INFO=<ID=GENOPASS_SOURCE,") == 1) declared = 1; header($0); next }
 /^#/ {
     # contigs that records use but the header never declared (norm needs every one)
     for (i = 1; i <= n_targets; i++) if (!(targets[i] in written)) {
-        print "##contig=<ID=" targets[i] ",length=" length_of[targets[i]] ">"
+        header("##contig=<ID=" targets[i] ",length=" length_of[targets[i]] ">")
         written[targets[i]] = 1
     }
-    if (!declared) print definition
-    print
+    if (!declared) header(definition)
+    header($0)
     next
 }
 {
     records++
-    if (!numbered && (records in malformed)) { reject_malformed(); next }
+    if (listed && (records in malformed)) { reject_malformed(); next }
     if (wide) {
         # the first eight columns without splitting the sample columns (a cohort has thousands)
         if (!match($0, /^[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*/)) {
             print "line " records " has fewer than 8 columns" > "/dev/stderr"; exit 4
         }
         split(substr($0, 1, RLENGTH), f, "\t"); tail = substr($0, RLENGTH + 1)
+        c = f[1]; pos = f[2]; ref = f[4]; alt = f[5]; info8 = f[8]
     } else {
         if (NF < 8) { print "line " records " has fewer than 8 columns" > "/dev/stderr"; exit 4 }
-        f[1] = $1; f[2] = $2; f[4] = $4; f[5] = $5; f[8] = $8
+        c = $1; pos = $2; ref = $4; alt = $5; info8 = $8
     }
-    x = ";" f[8]
     if (numbered) {
-        if (!match(x, /;GENOPASS_SOURCE=[0-9]+/)) {
-            print "no source number at " f[1] ":" f[2] > "/dev/stderr"; exit 3
+        if (!match(";" info8, /;GENOPASS_SOURCE=[0-9]+/)) {
+            print "no source number at " c ":" pos > "/dev/stderr"; exit 3
         }
-        src = substr(x, RSTART + 17, RLENGTH - 17)
-        info8 = f[8]
+        src = substr(";" info8, RSTART + 17, RLENGTH - 17)
     } else {
-        src = records
-        info8 = (f[8] == "." ? "GENOPASS_SOURCE=" src : f[8] ";GENOPASS_SOURCE=" src)
+        src = records ""
+        info8 = (info8 == "." ? "GENOPASS_SOURCE=" src : info8 ";GENOPASS_SOURCE=" src)
     }
-    c = f[1]
-    reason = (c in why) ? why[c] : unknown_contig
-    if (reason == "" && target[c] == "") reason = unknown_contig
-    plain = f[4] ~ /^[ACGTNacgtn]+$/ && f[5] ~ /^[ACGTNacgtn]+(,[ACGTNacgtn]+)*$/
-    if (reason == "" && !plain && bad_alleles(f[4], f[5])) reason = invalid_allele
+    if (!looked || c != last_contig) {
+        # the contig's fate, looked up once per run of its records
+        looked = 1; last_contig = c; renamed = target[c]
+        reason = (c in why) ? why[c] : unknown_contig
+        if (reason == "" && renamed == "") reason = unknown_contig
+        contig_reason = reason
+    }
+    reason = contig_reason
+    plain = ref ~ /^[ACGTNacgtn]+$/ && alt ~ /^[ACGTNacgtn]+(,[ACGTNacgtn]+)*$/
+    if (reason == "" && !plain && bad_alleles(ref, alt)) reason = invalid_allele
     if (reason != "") {
-        print src "\t" c "\t" f[2] "\t0" > sites; print reason "\t" record(c, f[5]) > rejects
+        print src "\t" c "\t" pos "\t0" > sites; print reason "\t" record(c, alt) > rejects
         next
     }
-    if (gvcf && (f[5] == "<NON_REF>" || f[5] == "<*>")) {
-        end = info(x, "END"); if (end == "") end = f[2] - 1 + length(f[4])
-        print src "\t" c "\t" f[2] "\t0" > sites
-        print target[c] "\t" f[2] - 1 "\t" end "\t" src > blocks
+    if (gvcf && (alt == "<NON_REF>" || alt == "<*>")) {
+        end = info(";" info8, "END"); if (end == "") end = pos - 1 + length(ref)
+        start = pos - 1; if (start < 0) start = 0  # a block at POS 0 starts at the contig's start
+        if (end < start) end = start
+        print src "\t" c "\t" pos "\t0" > sites
+        print renamed "\t" start "\t" end "\t" src > blocks
         next
     }
-    if (!index(f[5], ",")) pieces = 1
+    if (!index(alt, ",")) pieces = 1
     else {
-        pieces = split(f[5], a, ",")
+        pieces = split(alt, a, ",")
         if (gvcf) for (i = 1; i <= pieces; i++) if (a[i] == "<NON_REF>" || a[i] == "<*>") pieces--
     }
-    print src "\t" c "\t" f[2] "\t" pieces > sites
-    alt = f[5]
-    if (!plain && (index(alt, "[") || index(alt, "]"))) alt = rename_mates(alt)
-    print record(target[c], alt)
+    print src "\t" c "\t" pos "\t" pieces > sites
+    out_alt = alt
+    if (!plain && (index(alt, "[") || index(alt, "]"))) out_alt = rename_mates(alt)
+    if (pos == 0) {
+        # POS 0 (a telomeric record): no reference base to check or normalise against, so it
+        # goes around norm, to its own VCF (the same header), merged into the output later
+        if (!around++) for (i = 1; i <= n_header; i++) print header_lines[i] > pos0
+        print record(renamed, out_alt) > pos0
+        next
+    }
+    print record(renamed, out_alt)
 }
-# The record with contig `chrom`, ALT `alt` and INFO `info8` (the source number added).
-function record(chrom, alt) {
-    if (wide) return chrom "\t" f[2] "\t" f[3] "\t" f[4] "\t" alt "\t" f[6] "\t" f[7] \
+# The record with contig `chrom`, ALT `new_alt` and INFO `info8` (the source number added).
+function record(chrom, new_alt) {
+    if (wide) return chrom "\t" pos "\t" f[3] "\t" ref "\t" new_alt "\t" f[6] "\t" f[7] \
         "\t" info8 tail
-    $1 = chrom; $8 = info8
-    if (alt != f[5]) $5 = alt
+    if (chrom != c) $1 = chrom
+    $8 = info8
+    if (new_alt != alt) $5 = new_alt
     return $0
 }
 # A malformed record to the rejects, made readable (the whole line is in the input at its
@@ -210,7 +238,7 @@ function record(chrom, alt) {
 function reject_malformed(   n, g, i, pos) {
     n = split($0, g, "\t")
     for (i = 1; i <= 5; i++) { if (i > n) g[i] = "."; gsub(/[^!-~]/, "?", g[i]) }
-    pos = g[2] + 0
+    pos = int(g[2])
     if (g[1] == "" || g[1] == "?") g[1] = "."
     print records "\t" g[1] "\t" pos "\t0" > sites
     print "malformed:" malformed[records] "\t" g[1] "\t" pos "\t" g[3] "\t" g[4] "\t" g[5] \
@@ -223,15 +251,25 @@ END { print records + 0 > count }
 # comes from the same source record (two equal symbolic alleles of one record are two alleles).
 # The allele is the whole allele: symbolic and breakend alleles with their END, SVLEN and CN.
 # Prints records only (the output header is written apart).
-DEDUP_AWK = r"""
-function info(x, key) {
-    if (!match(x, ";" key "=[^;]*")) return ""
-    return substr(x, RSTART + length(key) + 2, RLENGTH - length(key) - 2)
-}
+SOURCE_AWK = r"""
 function source(info8,   x) {
     x = ";" info8
     if (!match(x, /;GENOPASS_SOURCE=[0-9]+/)) return ""
     return substr(x, RSTART + 17, RLENGTH - 17)
+}
+"""
+DEDUP_AWK = (
+    SOURCE_AWK
+    + r"""
+function info(x, key) {
+    if (!match(x, ";" key "=[^;]*")) return ""
+    return substr(x, RSTART + length(key) + 2, RLENGTH - length(key) - 2)
+}
+# The whole allele: REF and ALT, and for symbolic and breakend alleles END, SVLEN and CN.
+function allele(ref, alt, info8,   x) {
+    if (substr(alt, 1, 1) != "<" && !index(alt, "[") && !index(alt, "]")) return ref "\t" alt
+    x = ";" info8
+    return ref "\t" alt "\t" info(x, "END") "\t" info(x, "SVLEN") "\t" info(x, "CN")
 }
 BEGIN { FS = "\t" }
 /^#/ { next }
@@ -239,21 +277,50 @@ BEGIN { FS = "\t" }
     if (wide) {
         match($0, /^[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*/)
         split(substr($0, 1, RLENGTH), f, "\t")
-    } else { f[1] = $1; f[2] = $2; f[4] = $4; f[5] = $5; f[8] = $8 }
-    if (gvcf && (f[5] == "<NON_REF>" || f[5] == "<*>")) next
-    site = f[1] "\t" f[2]
-    if (site != last) { delete seen; last = site }
-    key = f[4] "\t" f[5]
-    if (substr(f[5], 1, 1) == "<" || index(f[5], "[") || index(f[5], "]")) {
-        x = ";" f[8]
-        key = key "\t" info(x, "END") "\t" info(x, "SVLEN") "\t" info(x, "CN")
+        chrom = f[1]; pos = f[2]; ref = f[4]; alt = f[5]; info8 = f[8]
+    } else { chrom = $1; pos = $2; ref = $4; alt = $5; info8 = $8 }
+    if (gvcf && (alt == "<NON_REF>" || alt == "<*>")) next
+    if (pos != last_pos || chrom != last_chrom) {
+        # a new site: its first record is kept; its allele is looked at only if more follow
+        last_pos = pos; last_chrom = chrom
+        if (crowded) { delete seen; crowded = 0 }
+        first_ref = ref; first_alt = alt; first_info = info8
+        print
+        next
     }
+    if (!crowded) { seen[allele(first_ref, first_alt, first_info)] = first_info; crowded = 1 }
+    key = allele(ref, alt, info8)
     if (key in seen) {
-        if (source(seen[key]) != source(f[8])) { print > duplicates; next }
-    } else seen[key] = f[8]
+        if (source(seen[key]) != source(info8)) { print > duplicates; next }
+    } else seen[key] = info8
     print
 }
 """
+)
+
+# Puts the records of the file `extra` (POS 0 records in input order, records only) into a VCF
+# stream, in front of their contig's records: at each new contig, the extra records whose source
+# number is below that of the contig's first record (a sorted input has its POS 0 records first
+# on their contig); at the end, the rest.
+MERGE_AWK = (
+    SOURCE_AWK
+    + r"""
+BEGIN {
+    FS = "\t"
+    while ((getline line < extra) > 0) {
+        n++; row[n] = line; split(line, f, "\t"); number[n] = source(f[8]) + 0
+    }
+    close(extra); k = 1
+}
+/^#/ { print; next }
+$1 != chrom {
+    chrom = $1; here = source($8) + 0
+    while (k <= n && number[k] < here) print row[k++]
+}
+{ print }
+END { while (k <= n) print row[k++] }
+"""
+)
 
 
 @dataclass(frozen=True)
@@ -343,6 +410,7 @@ class StreamResult:
     rejects: list[RejectFile]
     blocks: Path  # target contig, start, end, source number
     block_bases: int
+    pos0: Path | None = None  # the POS 0 records, split and deduplicated (records only)
 
 
 def harmonise_vcf(vcf: Path, options: HarmoniseOptions) -> Accounting:
@@ -388,8 +456,7 @@ class HarmoniseJob:
         header = self.output_header()
         output = self.work / "out.vcf.gz"
         _join_header_and_body(header, stream.body, output)
-        run_tool(["bcftools", "index", "-t", output], about=self.vcf)
-        numbers = output_numbers(output, self.work)
+        numbers = self.index_and_read_numbers(output)
         exclusions = _excluded_records(stream, numbers)
         if self.lift is None:
             self.check_ref_match_rate(exclusions)
@@ -398,8 +465,10 @@ class HarmoniseJob:
         if swapped:
             output = self.merge_swapped(output, header, plan, swapped)
             rejects.append(RejectFile(self.work / "swap-duplicates.tsv", "harmonise", "duplicate"))
-            run_tool(["bcftools", "index", "-t", output], about=self.vcf)
-            numbers = output_numbers(output, self.work)
+        if stream.pos0 is not None:  # after the swapped records: bcftools concat -a drops POS 0
+            output = self.merge_pos0(output, stream.pos0)
+        if swapped or stream.pos0 is not None:
+            numbers = self.index_and_read_numbers(output)
         rejects_file = self.work / "rejects.vcf.gz"
         self.write_rejects(rejects_file, plan, chain.from_iterable(rejects))
         blocks_file = self.work / "blocks.bed.gz"
@@ -408,6 +477,15 @@ class HarmoniseJob:
         self.publish(output, rejects_file, blocks_file, accounting)
         log.info("%s: %s", self.vcf, accounting.summary())
         return accounting
+
+    def index_and_read_numbers(self, output: Path) -> np.ndarray:
+        """Index the output and read the source number of each of its records back from it,
+        both at once (two readers of the finished file on two cores)."""
+        with ThreadPoolExecutor(1) as pool:
+            index = pool.submit(run_tool, ["bcftools", "index", "-t", output], about=self.vcf)
+            numbers = output_numbers(output, self.work)
+            index.result()
+        return numbers
 
     def source_build(self) -> str:
         """The input's build: declared, or detected among the target and the liftover sources.
@@ -596,18 +674,20 @@ class HarmoniseJob:
         )
         side = {name: work / f"{name}.tsv" for name in ("sites", "rejects", "blocks", "count")}
         side["duplicates"] = work / "duplicates.tsv"
+        side["pos0"] = work / "pos0.vcf"
+        side["pos0_duplicates"] = work / "pos0-duplicates.tsv"
         for path in side.values():
             path.touch()
         numbered = int(self.lift is not None)
-        triage = ["awk", "-v", f"contigs={contigs}", "-v", f"numbered={numbered}"]
+        triage = [awk(), "-v", f"contigs={contigs}", "-v", f"numbered={numbered}"]
         triage += ["-v", f"gvcf={int(self.gvcf)}", "-v", f"definition={SOURCE_DEFINITION}"]
         triage += ["-v", f"wide={self.wide}"]
         triage += ["-v", f"unknown_contig={reasons.UNKNOWN_CONTIG}"]
         triage += ["-v", f"invalid_allele={reasons.INVALID_ALLELE}"]
         triage += ["-v", f"malformed_list={self.options.malformed or ''}"]
-        for name in ("sites", "rejects", "blocks", "count"):
+        for name in ("sites", "rejects", "blocks", "count", "pos0"):
             triage += ["-v", f"{name}={side[name]}"]
-        dedup = ["awk", "-v", f"gvcf={int(self.gvcf)}", "-v", f"wide={self.wide}"]
+        dedup = [awk(), "-v", f"gvcf={int(self.gvcf)}", "-v", f"wide={self.wide}"]
         dedup += ["-v", f"duplicates={side['duplicates']}"]
         norm = ["bcftools", "norm", "--no-version", "-Ov", "-m-any", "-f"]
         norm += [str(self.options.reference), "-c", "wx"]
@@ -620,10 +700,15 @@ class HarmoniseJob:
             ["bgzip", "-c", "--threads", threads],
         ]
         body = work / "body.vcf.gz"
-        stderrs = run_pipeline(stages, about=self.vcf, stdout=body)
+        stderrs = run(stages, about=self.vcf, stdout=body, env=AWK_ENV).stderrs
+        norm_stage = stages.index(norm)
+        pos0 = None
+        if side["pos0"].stat().st_size:
+            pos0 = work / "pos0.records.vcf"
+            stderrs += self.split_pos0(side["pos0"], pos0, side["pos0_duplicates"])
         mismatch_sites = {
             (fields[1], int(fields[2]))
-            for fields in (line.split("\t") for line in stderrs[2].splitlines())
+            for fields in (line.split("\t") for line in stderrs[norm_stage].splitlines())
             if fields[0] == "REF_MISMATCH"
         }
         records_read = int(side["count"].read_text().strip() or 0)
@@ -633,6 +718,7 @@ class HarmoniseJob:
         rejects = [
             RejectFile(side["rejects"], "harmonise"),
             RejectFile(side["duplicates"], "harmonise", reasons.DUPLICATE),
+            RejectFile(side["pos0_duplicates"], "harmonise", reasons.DUPLICATE),
         ]
         blocks = read_tsv(
             side["blocks"], ["chrom", "start", "end", "number"], "sqqq", ["start", "end"]
@@ -648,8 +734,33 @@ class HarmoniseJob:
             rejects=rejects,
             blocks=side["blocks"],
             block_bases=block_bases,
+            pos0=pos0,
         )
         return result, stderrs
+
+    def split_pos0(self, pos0: Path, out: Path, duplicates: Path) -> list[str]:
+        """The POS 0 records (telomeric: valid VCF, but there is no reference base to check or
+        normalise them against): split by ``bcftools norm -m-any`` without a reference and
+        deduplicated by the stream's rule; returns the stderrs (undeclared tags are told there).
+        """
+        split = ["bcftools", "norm", "--no-version", "-Ov", "-m-any", str(pos0)]
+        dedup = [awk(), "-v", f"gvcf={int(self.gvcf)}", "-v", f"wide={self.wide}"]
+        dedup += ["-v", f"duplicates={duplicates}", DEDUP_AWK]
+        return run([split, dedup], about=self.vcf, stdout=out, env=AWK_ENV).stderrs
+
+    def merge_pos0(self, output: Path, records: Path) -> Path:
+        """The output with the POS 0 records in front of their contig's records; read and
+        compressed once more (only inputs with POS 0 records pay it)."""
+        merged = self.work / "merged-pos0.vcf.gz"
+        merge = [awk(), "-v", f"extra={records}", MERGE_AWK]
+        bgzip = ["bgzip", "-c", "--threads", str(max(1, self.options.threads))]
+        run(
+            [["bgzip", "-dc", str(output)], merge, bgzip],
+            about=self.vcf,
+            stdout=merged,
+            env=AWK_ENV,
+        )
+        return merged
 
     def check_ref_match_rate(self, exclusions: Exclusions) -> None:
         """An input on the target build matches its REFs: many mismatches mean another build."""
@@ -786,13 +897,13 @@ class HarmoniseJob:
         run_tool(["bcftools", "index", "-t", normalised], about=self.vcf)
         duplicates = self.work / "swap-duplicates.tsv"
         duplicates.touch()
-        dedup = ["awk", "-v", f"gvcf={int(self.gvcf)}", "-v", f"wide={self.wide}"]
+        dedup = [awk(), "-v", f"gvcf={int(self.gvcf)}", "-v", f"wide={self.wide}"]
         dedup += ["-v", f"duplicates={duplicates}", DEDUP_AWK]
         threads = str(max(1, self.options.threads))
         concat = ["bcftools", "concat", "--no-version", "-a", "-Ov", output, normalised]
         merged_body = self.work / "merged.body.vcf.gz"
         bgzip = ["bgzip", "-c", "--threads", threads]
-        run_pipeline([concat, dedup, bgzip], about=self.vcf, stdout=merged_body)
+        run([concat, dedup, bgzip], about=self.vcf, stdout=merged_body, env=AWK_ENV)
         merged = self.work / "merged.vcf.gz"
         _join_header_and_body(header, merged_body, merged)
         return merged
@@ -903,9 +1014,8 @@ def _excluded_records(stream: StreamResult, output: np.ndarray) -> Exclusions:
     the input's records at that contig and POS, so that it can be read again through the index.
     """
     size = stream.size
-    table = read_tsv(stream.sites, ["number", "chrom", "pos", "alleles"], "qsqq")
-    numbers, alleles = table["number"], table["alleles"]
-    names, chroms, positions = table["chrom"], table["chrom_code"], table["pos"]
+    table = read_tsv(stream.sites, SITE_COLUMNS, "qsqq", ["number", "pos", "alleles"])
+    numbers, alleles, positions = table["number"], table["alleles"], table["pos"]
     pieces = np.zeros(size + 1, dtype=np.uint8)
     pieces[numbers] = np.minimum(alleles, 255)
     came_out = np.zeros(size + 1, dtype=bool)
@@ -915,9 +1025,12 @@ def _excluded_records(stream: StreamResult, output: np.ndarray) -> Exclusions:
             found = SOURCE_ITEM.search(line)
             if found:
                 came_out[int(found.group(1))] = True
-    entered = alleles > 0
+    entered = (alleles > 0) & (positions != 0)  # POS 0 records went around norm
     rows = np.nonzero(entered & ~came_out[numbers])[0]
     excluded = []
+    if len(rows):  # the contig names only where they are needed
+        table = read_tsv(stream.sites, SITE_COLUMNS, "qsqq", ["chrom"])
+        names, chroms = table["chrom"], table["chrom_code"]
     for row in rows.tolist():
         rank = 0
         while row - rank > 0 and (
