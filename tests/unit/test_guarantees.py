@@ -186,3 +186,42 @@ def test_two_equal_symbolic_alleles_of_one_record_are_both_kept(tmp_path, refere
         ["300", "<DUP>", "0|1"],
     ]
     assert accounting.rejected_source_records == 0
+
+
+COHORT_HEADER = HEADER.replace("FORMAT S1", "FORMAT S1 S2 S3")
+
+
+def test_a_sample_subset_never_lets_htslib_read_a_listed_malformed_record(tmp_path, reference):
+    """Records the input check listed as malformed are rejected, not the stop of the sample,
+    when a sample is cut from a cohort file (bcftools view -s stops at a record it cannot
+    parse); the other records keep their place in the input as their source number."""
+    body = [
+        f"chr1 10 . {base(10)} {not_base(10)} . . . GT:AD 0/1:3,3 1/1:0,6 0/0:5,0",
+        f"chr1 20 . {base(20)} {not_base(20)} . . . GT:AD 0/1:abc 0/1:2,2 0/0:4,0",
+        f"chr1 30 . {base(30)} {not_base(30)} . . . GT:AD 0/0:7,0 0/1:4,3 0/1:2,2",
+        f"chr1 40 . {base(40)} {not_base(40)} . . . GT:AD 0/1:1,1 0/1:1,1 0/1:x,y",
+    ]
+    vcf = write_vcf(tmp_path / "in.vcf", COHORT_HEADER + "\n" + "\n".join(body))
+    listed = tmp_path / "malformed.tsv"
+    listed.write_text("2\tformat_value\n4\tformat_value\n")  # what the input check lists
+    out = tmp_path / "out"
+    options = HarmoniseOptions(
+        reference=reference,
+        out=out / "p2.vcf.gz",
+        rejects=out / "p2.rejects.vcf.gz",
+        accounting=out / "p2.tsv",
+        blocks=out / "p2.blocks.bed.gz",
+        samples={"S2": "P2"},
+        malformed=listed,
+    )
+    accounting = harmonise_vcf(vcf, options)
+    assert query(options.out, "%POS\t%INFO/GENOPASS_SOURCE\t[%SAMPLE=%GT:%AD]\n") == [
+        ["10", "1", "P2=1/1:0,6"],
+        ["30", "3", "P2=0/1:4,3"],
+    ]
+    assert query(options.rejects, "%POS\t%INFO/GENOPASS_SOURCE\t%INFO/GENOPASS_REJECT\n") == [
+        ["20", "2", "malformed:format_value"],
+        ["40", "4", "malformed:format_value"],
+    ]
+    assert (accounting.input_records, accounting.output_source_records) == (4, 2)
+    assert accounting.rejected_source_records == 2

@@ -92,11 +92,43 @@ UNDEFINED_TAG = re.compile(r"\b(INFO|FORMAT|FILTER) '([^']+)'.* is not defined i
 RECORD_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 SITE_COLUMNS = ["number", "chrom", "pos", "alleles"]  # the triage's sites file
 
+# A malformed record (number `records`, defect `malformed[records]`) to the rejects, made
+# readable (the whole line is in the input at its source number): CHROM, POS (its leading
+# digits), ID, REF and ALT as read, bytes outside printable ASCII as "?", no QUAL/FILTER/samples.
+MALFORMED_AWK = r"""
+function reject_malformed(   n, g, i, pos) {
+    n = split($0, g, "\t")
+    for (i = 1; i <= 5; i++) { if (i > n) g[i] = "."; gsub(/[^!-~]/, "?", g[i]) }
+    pos = int(g[2])
+    if (g[1] == "" || g[1] == "?") g[1] = "."
+    print records "\t" g[1] "\t" pos "\t0" > sites
+    print "malformed:" malformed[records] "\t" g[1] "\t" pos "\t" g[3] "\t" g[4] "\t" g[5] \
+        "\t.\t.\tGENOPASS_SOURCE=" records > rejects
+}
+"""
+
+# Takes the listed malformed records (`malformed_list`: ordinal<TAB>defect) out of the raw text
+# to the rejects, before htslib reads it for a sample subset (it stops at a record it cannot
+# parse); the triage then numbers the others as if they were still there (skip_listed).
+PREFILTER_AWK = (
+    r"""
+BEGIN {
+    CONVFMT = OFMT = "%.0f"
+    while ((getline line < malformed_list) > 0) { split(line, f, "\t"); malformed[f[1]] = f[2] }
+    close(malformed_list)
+}
+/^#/ { print; next }
+{ records++; if (records in malformed) reject_malformed(); else print }
+"""
+    + MALFORMED_AWK
+)
+
 # Numbers each record, sends records of rejected contigs, with invalid alleles and gVCF blocks
 # to their files, renames contigs (breakend mates too) and passes the rest on. Writes per record
 # "source number, contig, POS, ALT alleles entering norm" to `sites`. The allele rule is the one
 # of genopass.harmonise.alleles.is_valid_alt (a test checks that they agree).
-TRIAGE_AWK = r"""
+TRIAGE_AWK = (
+    r"""
 function bad_alleles(ref, alt,   n, i, a, x) {
     if (ref !~ /^[ACGTNacgtn]+$/) return 1
     if (alt == ".") return 0
@@ -163,7 +195,10 @@ function header(line) { print line; header_lines[++n_header] = line }
 }
 {
     records++
-    if (listed && (records in malformed)) { reject_malformed(); next }
+    if (listed) {
+        if (skip_listed) while (records in malformed) records++  # taken out before the subset
+        else if (records in malformed) { reject_malformed(); next }
+    }
     if (wide) {
         # the first eight columns without splitting the sample columns (a cohort has thousands)
         if (!match($0, /^[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*/)) {
@@ -232,20 +267,13 @@ function record(chrom, new_alt) {
     if (new_alt != alt) $5 = new_alt
     return $0
 }
-# A malformed record to the rejects, made readable (the whole line is in the input at its
-# source number): CHROM, POS (its leading digits), ID, REF and ALT as read, bytes outside
-# printable ASCII as "?", no QUAL/FILTER/samples.
-function reject_malformed(   n, g, i, pos) {
-    n = split($0, g, "\t")
-    for (i = 1; i <= 5; i++) { if (i > n) g[i] = "."; gsub(/[^!-~]/, "?", g[i]) }
-    pos = int(g[2])
-    if (g[1] == "" || g[1] == "?") g[1] = "."
-    print records "\t" g[1] "\t" pos "\t0" > sites
-    print "malformed:" malformed[records] "\t" g[1] "\t" pos "\t" g[3] "\t" g[4] "\t" g[5] \
-        "\t.\t.\tGENOPASS_SOURCE=" records > rejects
+END {
+    if (skip_listed) while ((records + 1) in malformed) records++  # the last were malformed
+    print records + 0 > count
 }
-END { print records + 0 > count }
 """
+    + MALFORMED_AWK
+)
 
 # Rejects a normalised record whose allele is already in the output at that position, unless it
 # comes from the same source record (two equal symbolic alleles of one record are two alleles).
@@ -659,6 +687,36 @@ class HarmoniseJob:
             return ["bcftools", "view", "--no-version", "-Ov", *self.sample_args, str(path)]
         return ["bgzip", "-dc", str(path)]
 
+    def read_stages(self, work: Path) -> tuple[list[list[str]], list[RejectFile]]:
+        """The stages that write the input as text for the triage, and the rejects they write.
+
+        A subset of a VCF with listed malformed records is made after the pre-filter has taken
+        those records out of the raw text (htslib stops at a record it cannot parse).
+        """
+        reader = self.read_stage()
+        path = str(self.source.indexed_path)
+        subset = ["bcftools", "view", "--no-version", "-Ov", *self.sample_args]
+        if not (self.skip_listed and reader == [*subset, path]):
+            return [reader], []
+        rejects = work / "malformed-rejects.tsv"
+        rejects.touch()
+        prefilter = [awk(), "-v", f"malformed_list={self.options.malformed}"]
+        prefilter += ["-v", "sites=/dev/null", "-v", f"rejects={rejects}", PREFILTER_AWK]
+        stages = [["bgzip", "-dc", path], prefilter, [*subset, "-"]]
+        return stages, [RejectFile(rejects, "harmonise")]
+
+    @property
+    def skip_listed(self) -> bool:
+        """Listed malformed records are taken out before a sample subset (not by the triage)."""
+        listed = self.options.malformed
+        return bool(
+            listed
+            and Path(listed).stat().st_size
+            and self.needs_subset
+            and self.lift is None
+            and self.source.indexed_path.suffix != ".bcf"
+        )
+
     def _run_stream(self, plan: list[ContigDecision]) -> tuple[StreamResult, list[str]]:
         work = self.work / "stream"
         if work.exists():
@@ -685,6 +743,8 @@ class HarmoniseJob:
         triage += ["-v", f"unknown_contig={reasons.UNKNOWN_CONTIG}"]
         triage += ["-v", f"invalid_allele={reasons.INVALID_ALLELE}"]
         triage += ["-v", f"malformed_list={self.options.malformed or ''}"]
+        readers, read_rejects = self.read_stages(work)
+        triage += ["-v", f"skip_listed={int(bool(read_rejects))}"]
         for name in ("sites", "rejects", "blocks", "count", "pos0"):
             triage += ["-v", f"{name}={side[name]}"]
         dedup = [awk(), "-v", f"gvcf={int(self.gvcf)}", "-v", f"wide={self.wide}"]
@@ -693,7 +753,7 @@ class HarmoniseJob:
         norm += [str(self.options.reference), "-c", "wx"]
         threads = str(max(1, self.options.threads))
         stages = [
-            self.read_stage(),
+            *readers,
             [*triage, TRIAGE_AWK],
             norm,
             [*dedup, DEDUP_AWK],
@@ -716,6 +776,7 @@ class HarmoniseJob:
         if records_read != expected:
             raise _count_error(self.vcf, expected, records_read)
         rejects = [
+            *read_rejects,
             RejectFile(side["rejects"], "harmonise"),
             RejectFile(side["duplicates"], "harmonise", reasons.DUPLICATE),
             RejectFile(side["pos0_duplicates"], "harmonise", reasons.DUPLICATE),
