@@ -2,7 +2,8 @@
 
 Validated against ``resources/schemas/metadata.schema.json`` before it is written. Counts are
 read from the export's own files (Parquet footers, the samples table, the frequencies summary),
-never carried over from earlier steps. Deterministic: keys sorted, no timestamp unless
+never carried over from earlier steps; the input check's warnings (``input_check``) are read
+from its findings files. Deterministic: keys sorted, no timestamp unless
 ``SOURCE_DATE_EPOCH`` is set (then ``created`` is that instant, UTC).
 """
 
@@ -43,6 +44,9 @@ class MetadataOptions:
     frequencies_summary: Path | None = None  # written by genopass frequencies --summary
     qc_summary: Path | None = None
     parameters: Mapping[str, str] = field(default_factory=dict)
+    # the input check's findings ('genopass validate --json' of each input VCF): their warning
+    # counts go to metadata.json (input_check); none given: no input_check block
+    input_checks: tuple[Path, ...] = ()
 
 
 @cache
@@ -112,6 +116,38 @@ def parquet_rows(folder: Path) -> int:
     if not folder.is_dir():
         return 0
     return sum(pq.read_metadata(p).num_rows for p in sorted(folder.rglob("*.parquet")))
+
+
+# Warnings of the input check (genopass.inputs.vcfcheck) that metadata.json counts.
+INPUT_CHECK_WARNINGS = ("undeclared_filter", "undeclared_info", "undeclared_format", "no_records")
+
+
+def input_check_counts(paths: tuple[Path, ...] | list[Path]) -> dict[str, Any]:
+    """The warnings of the input check summed over its findings files (the JSON that
+    ``genopass validate --level vcf --json`` prints, one per input VCF): for each kind, the
+    number of names (an undeclared FILTER, INFO or FORMAT) or of files (``no_records``) it
+    warned about. Counts only: the findings' paths and names never enter the export."""
+    warnings = dict.fromkeys(INPUT_CHECK_WARNINGS, 0)
+    for path in paths:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(
+                f"{path}: cannot read the input check's findings ({exc}); write them with "
+                f"'genopass validate --level vcf --json FILE > {Path(path).name}'"
+            ) from None
+        counts = document.get("counts") if isinstance(document, dict) else None
+        if not isinstance(counts, list) or not all(isinstance(c, dict) for c in counts):
+            raise InputError(
+                f"{path}: not the findings of 'genopass validate --json' (no 'counts' list)"
+            )
+        for item in counts:
+            kind, count = item.get("kind"), item.get("count")
+            if item.get("level") == "warning" and kind in warnings:
+                if not isinstance(count, int) or count < 0:
+                    raise InputError(f"{path}: count {count!r} of {kind} is not a count")
+                warnings[kind] += count
+    return {"files": len(paths), "warnings": warnings}
 
 
 def created() -> str | None:
@@ -184,6 +220,8 @@ def build_metadata(export_dir: Path, options: MetadataOptions) -> dict[str, Any]
         "tools": tool_versions(),
         "parameters": dict(sorted(options.parameters.items())),
     }
+    if options.input_checks:
+        document["input_check"] = input_check_counts(options.input_checks)
     stamp = created()
     if stamp:
         document["created"] = stamp
