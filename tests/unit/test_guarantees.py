@@ -40,7 +40,7 @@ def reference(tmp_path: Path) -> Path:
     return write_fasta(tmp_path / "ref.fa", {"chr1": SEQ})
 
 
-def harmonise(tmp_path: Path, reference: Path, body: list[str], header: str = HEADER):
+def harmonise(tmp_path: Path, reference: Path, body: list[str], header: str = HEADER, **more):
     vcf = write_vcf(tmp_path / "in.vcf", header + "\n" + "\n".join(body))
     options = HarmoniseOptions(
         reference=reference,
@@ -48,6 +48,7 @@ def harmonise(tmp_path: Path, reference: Path, body: list[str], header: str = HE
         rejects=tmp_path / "out" / "s.rejects.vcf.gz",
         accounting=tmp_path / "out" / "s.tsv",
         blocks=tmp_path / "out" / "s.blocks.bed.gz",
+        **more,
     )
     return harmonise_vcf(vcf, options), options
 
@@ -201,20 +202,11 @@ def test_a_sample_subset_never_lets_htslib_read_a_listed_malformed_record(tmp_pa
         f"chr1 30 . {base(30)} {not_base(30)} . . . GT:AD 0/0:7,0 0/1:4,3 0/1:2,2",
         f"chr1 40 . {base(40)} {not_base(40)} . . . GT:AD 0/1:1,1 0/1:1,1 0/1:x,y",
     ]
-    vcf = write_vcf(tmp_path / "in.vcf", COHORT_HEADER + "\n" + "\n".join(body))
     listed = tmp_path / "malformed.tsv"
     listed.write_text("2\tformat_value\n4\tformat_value\n")  # what the input check lists
-    out = tmp_path / "out"
-    options = HarmoniseOptions(
-        reference=reference,
-        out=out / "p2.vcf.gz",
-        rejects=out / "p2.rejects.vcf.gz",
-        accounting=out / "p2.tsv",
-        blocks=out / "p2.blocks.bed.gz",
-        samples={"S2": "P2"},
-        malformed=listed,
+    accounting, options = harmonise(
+        tmp_path, reference, body, COHORT_HEADER, samples={"S2": "P2"}, malformed=listed
     )
-    accounting = harmonise_vcf(vcf, options)
     assert query(options.out, "%POS\t%INFO/GENOPASS_SOURCE\t[%SAMPLE=%GT:%AD]\n") == [
         ["10", "1", "P2=1/1:0,6"],
         ["30", "3", "P2=0/1:4,3"],
