@@ -475,7 +475,10 @@ RULES: Mapping[str, Estimate] = {
     "samtools_stats": _of(samtools_stats, "alignment"),
     "samtools_flagstat": _of(samtools_stats, "alignment"),
     "mosdepth": _mosdepth,
-    "picard_bed_to_interval_list": _of(lambda mb, threads: picard(0.0, threads), "bed"),
+    # BedToIntervalList reads a BED and a BAM header: a 500 MiB heap
+    "picard_bed_to_interval_list": _of(
+        lambda mb, threads: picard(0.0, threads, heap_mb=500), "bed"
+    ),
     "picard_collect_wgs_metrics": _of(picard, "alignment"),
     "picard_collect_quality_yield_metrics": _of(picard, "alignment"),
     "write_qc_cohort": _of(write_qc_cohort, "vcfs", count=True),
