@@ -254,18 +254,21 @@ def harmonise_vcf(vcf_mb: float, threads: int = 2, *, liftover: bool = False) ->
 # --- QC ----------------------------------------------------------------------------------------
 
 
-def picard(bam_mb: float, threads: int = 1, *, heap_mb: int = 3000) -> Request:
+def picard(bam_mb: float, threads: int = 1, *, heap_mb: int | None = None) -> Request:
     """Picard CollectWgsMetrics / CollectQualityYieldMetrics (and BedToIntervalList).
 
     Broad's WGS pipeline (broadinstitute/warp, tasks/broad/Qc.wdl) runs CollectWgsMetrics with
     ``-Xms2000m -Xmx2500m`` and CollectQualityYieldMetrics with ``-Xms2000m -Xmx3000m`` in 3500
-    MiB: the heap does not grow with the BAM. The workflow's commands give no -Xmx, so the JVM takes
-    25% of the job's memory: the request is 4x a 3000 MiB heap (12 GiB); with
-    ``-Xmx{heap}m`` on the command line it could be heap + 1 GiB.
-    run time: one thread over the whole BAM at 150 MiB a minute (a 60 GB BAM in ~7 hours),
+    MiB, on whole genomes: the heap is 3000 MiB for a WGS BAM, 512 MiB + a quarter of the BAM's
+    size below that (a demo's or a panel's BAM needs no WGS heap, and a small test cluster has
+    no 12 GB to give it). The workflow's commands give no -Xmx, so the JVM takes 25% of the
+    job's memory as its heap (MaxRAMPercentage=25, from the job's cgroup): the request is 4x
+    the heap, 12000 MiB for a WGS BAM; with ``-Xmx`` on the command line it could be heap + 1
+    GiB. run time: one thread over the whole BAM at 150 MiB a minute (a 60 GB BAM in ~7 hours),
     plus 10.
     """
-    return request(heap_mb / JVM_DEFAULT_HEAP_FRACTION, 10 + bam_mb / 150)
+    heap = heap_mb if heap_mb is not None else min(3000.0, 512 + bam_mb / 4)
+    return request(heap / JVM_DEFAULT_HEAP_FRACTION, 10 + bam_mb / 150)
 
 
 def samtools_stats(bam_mb: float, threads: int = 2) -> Request:
@@ -299,8 +302,9 @@ def kinship(cohort_mb: float, threads: int = 2) -> Request:
 
     KING-robust keeps the genotypes 2 bits each and the pairs' counters; plink2 converts the
     VCF (~1 byte a genotype gzipped) to that, a 4th of its size or less: 2 GiB + the cohort's
-    size (plink2 reserves half of the memory it sees as workspace, --memory, and works within
-    it). run time: 30 MiB a minute (the VCF import dominates), + 10.
+    size. plink2 mallocs half of the RAM it detects as its workspace (its log here: "24105 MiB
+    RAM detected; reserving 12052 MiB for main workspace"), untouched beyond what it uses.
+    run time: 30 MiB a minute (the VCF import dominates), + 10.
     """
     return request(2048 + cohort_mb, 10 + cohort_mb / 30)
 
