@@ -1,16 +1,22 @@
 """Harmonise one VCF to the target reference in a single stream, compressed once.
 
-    bcftools view -Ov [-s SAMPLES]                   the source records as text
+    bgzip -dc (bcftools view -Ov [-s SAMPLES])      the source records as text
       | awk (TRIAGE)                                 number every record (INFO/GENOPASS_SOURCE);
                                                      records on rejected contigs and records with
                                                      invalid alleles to the rejects, gVCF blocks
-                                                     to the blocks file; contigs renamed
+                                                     to the blocks file, POS 0 records around
+                                                     norm; contigs renamed
       | bcftools norm -m-any -f REF -c wx            split, left-align, trim; REF mismatches out
       | awk (DEDUP)                                  repeats of an allele to the rejects
-      | bcftools view -H -Oz --threads N             records only: the header is written apart
+      | bgzip -c --threads N                         records only: the header is written apart
 
 The standard header (definitions kept, contigs of the target, pseudonyms, no paths or people) is
 bgzipped on its own and put in front of the compressed records, so nothing is compressed twice.
+The awk stages run with :func:`tools.awk` (mawk where installed) in the C locale. A subset of a
+file with listed malformed records is cut after PREFILTER has taken them out of the raw text
+(htslib stops at a record it cannot parse). POS 0 (telomeric) records cannot be checked against
+the reference: they are split without it, deduplicated and merged in front of their contig's
+records after the stream (only inputs that have them pay a second compression).
 
 Every record keeps its source number through the work files, so the accounting is measured from
 the files at the end (:func:`accounting.measure`), never derived from counters. Records
