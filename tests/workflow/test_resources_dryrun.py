@@ -190,3 +190,25 @@ def test_a_users_profile_wins_and_default_resources_do_not(demo: Path, tmp_path:
     assert asked(index) == res.bwa_index(mb(demo, REFERENCE), index["threads"])
     for job in of_rule(found, "write_qc_metrics"):  # no formula: the profile's defaults
         assert (job["resources"]["mem_mb"], job["resources"]["runtime"]) == ("1500", "30"), job
+
+
+def test_the_shipped_slurm_profile_keeps_the_formulas(demo: Path) -> None:
+    """The slurm profile's default-resources (4000 MB, 120 min) go to the rules without a formula
+    only (a dry run: nothing is submitted)."""
+    profile = yaml.safe_load(
+        (REPO_ROOT / "workflow" / "profiles" / "slurm" / "config.yaml").read_text()
+    )
+    defaults = profile["default-resources"]
+    output = snakemake(
+        demo, "--dry-run", "--profile", str(REPO_ROOT / "workflow" / "profiles" / "slurm")
+    )
+    found = jobs(output)
+    sheet = units(demo)
+    for job in of_rule(found, "check_vcf"):
+        unit = sheet[job["wildcards"]["sample"]]
+        if unit.get("vcf"):
+            assert asked(job) == res.check_vcf(mb(demo, unit["vcf"]), job["threads"]), job
+    (index,) = of_rule(found, "bwa_index")
+    assert asked(index) == res.bwa_index(mb(demo, REFERENCE), index["threads"])
+    for job in of_rule(found, "write_qc_metrics"):
+        assert asked(job) == res.Request(defaults["mem_mb"], defaults["runtime"]), job
