@@ -553,7 +553,7 @@ class CohortData:
     member_list: Path  # their paths, one a line (bcftools merge -l)
     samples_parquet: Path  # the samples table (country, sex) genopass frequencies reads
     populations: Path  # the same populations for bcftools +fill-tags -S
-    cohort: Path  # genopass cohort of the members (made once, input of the timed steps)
+    cohort: Path  # the members merged, absent = 0/0 (made once, input of the timed steps)
     parquet: Path  # genopass parquet of the cohort
 
 
@@ -577,7 +577,8 @@ def prepare_cohort(
 ) -> CohortData:
     """Per-sample VCFs of ``source`` (normalised, INFO dropped, each sample's ALT sites only:
     ``bcftools +split -i 'GT="alt"'``), their samples table and +fill-tags populations, the
-    cohort VCF and its Parquet tables; each made once and reused (``folder`` is the cache)."""
+    cohort VCF (absent = 0/0) and its Parquet tables; each made once and reused (``folder``
+    is the cache)."""
     import pyarrow.parquet as pq
 
     from genopass.export.samples import PARQUET_OPTIONS, samples_table
@@ -627,22 +628,25 @@ def prepare_cohort(
                 for r in records
             )
         )
-    cohort = folder / "cohort.vcf.gz"
+    # The cohort as `genopass cohort --missing-genotypes reference` writes it (0/0 where a
+    # sample has no record, AC/AN/AF... by +fill-tags), made by bcftools alone: that mode runs
+    # five bcftools commands per sample, and a cohort of ./. would leave frequencies nothing
+    # to count.
+    cohort = folder / "cohort-ref.vcf.gz"
     if not Path(f"{cohort}.tbi").exists():
+        tmp = folder / ".tmp.cohort-ref.vcf.gz"
         subprocess.run(
-            [
-                *genopass,
-                "cohort",
-                *map(str, members),
-                "--out",
-                str(cohort),
-                "--threads",
-                str(threads),
-            ],
+            ["bash", "-o", "pipefail", "-c",
+             f"bcftools merge -m none --missing-to-ref --no-version -Ou"
+             f" -l {shlex.quote(str(member_list))} | bcftools +fill-tags --no-version -Oz"
+             f" --threads {threads} -o {shlex.quote(str(tmp))} - -- -t {FILL_TAGS}"],
             check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    parquet = folder / "parquet"
+        )  # fmt: skip
+        subprocess.run(["bcftools", "index", "-t", "-f", str(tmp)], check=True)
+        os.replace(f"{tmp}.tbi", f"{cohort}.tbi.tmp")
+        os.replace(tmp, cohort)
+        os.replace(f"{cohort}.tbi.tmp", f"{cohort}.tbi")
+    parquet = folder / "parquet-ref"
     if not (parquet / "genotypes").is_dir():
         tmp = folder / ".tmp.parquet"
         _remove(tmp)
@@ -1038,8 +1042,9 @@ def scaling_main(args: argparse.Namespace) -> int:
     caption = (
         f"commit {commit}, {cpus} CPUs, load average {load_before} before and {load_after} "
         f"after; medians of {args.repeats} runs (inputs of {args.big_records:,} records or more "
-        f"and the cohort: {args.big_repeats}); peak MB: largest process ({method}), in brackets "
-        f"the tree's summed RSS; total {total:.0f} s"
+        f"and the cohort: {args.big_repeats}); x floor: against the floor of the same input in "
+        f"this run (one core); records/s: input records (cohort: sites) per second; peak MB: "
+        f"largest process ({method}), in brackets the tree's summed RSS; total {total:.0f} s"
     )
     print(f"\n# Scaling\n\n{caption}\n\n{text}\n", flush=True)
     if args.markdown:
