@@ -961,6 +961,21 @@ def _synthetic(
     return path
 
 
+def _commit() -> str:
+    """The commit of the genopass that runs, with "+changes" if its src/ differs from it."""
+    import genopass
+
+    src = Path(genopass.__file__).resolve().parent
+    head = _tool_version(["git", "-C", str(src), "rev-parse", "--short", "HEAD"])
+    if head.startswith("fatal") or head == "unknown":
+        return "unknown"
+    dirty = subprocess.run(
+        ["git", "-C", str(src), "status", "--porcelain", "--", "."],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    return f"{head}+changes" if dirty else head
+
+
 def scaling_main(args: argparse.Namespace) -> int:
     """``--scaling``: the scaling table (README, "Performance")."""
     began = time.perf_counter()
@@ -1006,9 +1021,7 @@ def scaling_main(args: argparse.Namespace) -> int:
 
     method = time_method()
     load_before = _load()
-    commit = _tool_version(
-        ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"]
-    )
+    commit = args.commit or _commit()
     print(
         f"{_tool_version(['bcftools', '--version'])}; {_tool_version([*genopass, '--version'])};"
         f" commit {commit}; {cpus} CPUs; load average {load_before}; memory: {method}",
@@ -1126,6 +1139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     scaling.add_argument("--big-repeats", type=int, default=1)
     scaling.add_argument("--markdown", type=Path, help="also save the scaling table here")
+    scaling.add_argument("--commit", help="the commit to name in the caption (default: git's)")
     args = parser.parse_args(argv)
     if args.quick:
         args.records_1, args.records_100 = 100_000, 20_000
