@@ -217,3 +217,24 @@ def test_a_sample_subset_never_lets_htslib_read_a_listed_malformed_record(tmp_pa
     ]
     assert (accounting.input_records, accounting.output_source_records) == (4, 2)
     assert accounting.rejected_source_records == 2
+
+
+def test_a_listed_malformed_record_keeps_its_place_among_the_sites(tmp_path, reference):
+    """A REF mismatch after a listed (parsable) malformed record at the same position is read
+    again as itself, not as its neighbour: the pre-filter's sites are among the triage's."""
+    wrong = not_base(50)
+    body = [
+        f"chr1 50 . {base(50)} {not_base(50)} . . . GT 0/1 0/1 0/1",  # listed, htslib reads it
+        f"chr1 50 . {wrong} {not_base(50, wrong)} . . . GT 0/1 0/1 0/0",  # a REF mismatch
+        f"chr1 60 . {base(60)} {not_base(60)} . . . GT 0/1 1/1 0/0",
+    ]
+    listed = tmp_path / "malformed.tsv"
+    listed.write_text("1\tgt_allele_out_of_range\n")
+    _, options = harmonise(
+        tmp_path, reference, body, COHORT_HEADER, samples={"S2": "P2"}, malformed=listed
+    )
+    assert query(options.rejects, "%INFO/GENOPASS_SOURCE\t%REF\t%INFO/GENOPASS_REJECT\n") == [
+        ["1", base(50), "malformed:gt_allele_out_of_range"],
+        ["2", wrong, "ref_mismatch"],
+    ]
+    assert query(options.out, "%POS\t%INFO/GENOPASS_SOURCE\n") == [["60", "3"]]

@@ -148,3 +148,22 @@ def test_a_gvcf_block_at_pos0_starts_at_the_contig_start(tmp_path, reference):
         assert handle.read().splitlines() == ["chr1\t0\t4\t1", "chr1\t5\t9\t3"]
     assert query(options.out, "%POS %ALT\n") == [f"5 {other(5)}"]
     assert accounting.reference_blocks == 2
+
+
+def test_pos0_records_and_swapped_records_both_come_through(tmp_path, reference):
+    """Swapped records are merged by position (bcftools concat -a, which skips POS 0): the POS 0
+    records are put back after them."""
+    body = [
+        "1 0 tel N <DEL> . PASS END=5 GT 0/1",
+        f"1 4 . {base(4)} {other(4)} . PASS . GT:AD 0/1:2,2",
+        f"1 7 . {other(7)} {base(7)} . PASS . GT:AD 0/1:5,1",  # ALT is the reference: swapped
+        f"1 8 . {base(8)} {other(8)} . PASS . GT:AD 1/1:0,4",
+    ]
+    accounting, options = harmonise(tmp_path, reference, body)
+    assert query(options.out, "%POS %REF %ALT [%GT %AD]\n") == [
+        "0 N <DEL> 0/1 .",
+        f"4 {base(4)} {other(4)} 0/1 2,2",
+        f"7 {base(7)} {other(7)} 0/1 1,5",
+        f"8 {base(8)} {other(8)} 1/1 0,4",
+    ]
+    assert accounting.swapped_total == 1 and accounting.rejected_source_records == 0

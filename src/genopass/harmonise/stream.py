@@ -704,10 +704,11 @@ class HarmoniseJob:
         subset = ["bcftools", "view", "--no-version", "-Ov", *self.sample_args]
         if not (self.skip_listed and reader == [*subset, path]):
             return [reader], []
-        rejects = work / "malformed-rejects.tsv"
+        rejects, sites = work / "malformed-rejects.tsv", work / "malformed-sites.tsv"
         rejects.touch()
+        sites.touch()
         prefilter = [awk(), "-v", f"malformed_list={self.options.malformed}"]
-        prefilter += ["-v", "sites=/dev/null", "-v", f"rejects={rejects}", PREFILTER_AWK]
+        prefilter += ["-v", f"sites={sites}", "-v", f"rejects={rejects}", PREFILTER_AWK]
         stages = [["bgzip", "-dc", path], prefilter, [*subset, "-"]]
         return stages, [RejectFile(rejects, "harmonise")]
 
@@ -768,6 +769,11 @@ class HarmoniseJob:
         body = work / "body.vcf.gz"
         stderrs = run(stages, about=self.vcf, stdout=body, env=AWK_ENV).stderrs
         norm_stage = stages.index(norm)
+        if read_rejects:  # the pre-filter's rows among the triage's, in source number order
+            merged = work / "sites.merged.tsv"
+            sort = ["sort", "-m", "-n", "-k1,1", "-o", merged, side["sites"]]
+            run_tool([*sort, work / "malformed-sites.tsv"], about=self.vcf, env=AWK_ENV)
+            side["sites"] = merged
         pos0 = None
         if side["pos0"].stat().st_size:
             pos0 = work / "pos0.records.vcf"
