@@ -165,7 +165,17 @@ def test_alignment_jobs_ask_for_what_their_reads_and_reference_need(demo: Path) 
 
 
 def test_set_resources_wins(demo: Path) -> None:
-    found = dry_run(demo, "--set-resources", "bwa_index:mem_mb=123", "harmonise_vcf:runtime=7")
+    found = dry_run(
+        demo,
+        "--set-resources",
+        "bwa_mem:mem_mb=123",
+        "bwa_index:mem_mb=123",
+        "harmonise_vcf:runtime=7",
+    )
+    for job in of_rule(found, "bwa_mem"):
+        # the user's figure, though the trimmed reads the formula would measure do not exist yet
+        assert job["resources"]["mem_mb"] == "123", job
+        assert job["resources"]["runtime"] == "<TBD>", job
     (index,) = of_rule(found, "bwa_index")
     assert index["resources"]["mem_mb"] == "123"
     # what the user did not set stays the formula's

@@ -47,10 +47,10 @@ FLOOR_RUNTIME = 10  # minutes
 CAP_MEM_MB = 256 * 1024
 CAP_RUNTIME = 7 * 24 * 60
 
-# A gzip-compressed FASTA holds about 3.4 bases per byte (GRCh38's analysis set: 3.2 GB of
-# FASTA, 0.94 GB gzipped); an uncompressed one 1 (plus one newline per line, counted as bases:
-# an overestimate of 1.6% at 60 bases a line).
-GZIP_FASTA_BASES_PER_BYTE = 3.4
+# A gzip-compressed FASTA: counted at 3.7 bases a byte, the high end of what gzip does to a
+# human assembly (~3.2 GB of FASTA in 0.85-0.95 GB), so that a gzipped reference is not
+# undercounted; an uncompressed one at 1 (its newlines counted as bases: 1.6% over at 60 a line).
+GZIP_FASTA_BASES_PER_BYTE = 3.7
 # A gzipped FASTQ: at most 2 bases per byte (a FASTQ line of 150 bases takes ~2.3 bytes a base
 # with its name and qualities; gzip -1, as fastp -z 1 writes, compresses that ~3-4x). Used for
 # run time only, where more bases is the safe side.
@@ -150,10 +150,12 @@ def bwa_mem(
     bwa sampe, which loads the same BWT, suffix array and sequence; GRCh38: 5.1 GiB) + 400 MiB
     a thread (bwa mem reads 10 Mbases a thread at a time, -K, with their names, qualities,
     alignments and SAM text) + samtools sort's 768 MiB a thread (-m default) + 300 MiB
-    (fixmate, pipes). GRCh38 with 4 threads: 9.2 GiB.
-    run time: 8 Mbases a minute a thread (a 30x genome, ~100 Gbases, in ~200 CPU-hours; BWA-MEM
-    does about twice that), the reads counted at 2 bases a byte of gzipped FASTQ, plus the index
-    load (1 minute a gigabase) and 10 minutes.
+    (fixmate, pipes). GRCh38 with 4 threads: 9.9 GiB. Measured here (bwa 0.7.17, 100,000 pairs
+    of 150 bp on a 40.7 Mb random genome): maximum RSS 159 MiB with 1 thread, 216 MiB with 2,
+    so ~60-90 MiB a thread on such reads; 400 leaves room for real reads' alternative hits.
+    run time: 8 Mbases a minute a thread (a 30x genome, ~100 Gbases, in ~200 CPU-hours; bwa mem
+    ran at ~100 Mbases a CPU-minute on the easy random genome above), the reads counted at 2
+    bases a byte of gzipped FASTQ, plus the index load (1 minute a gigabase) and 10 minutes.
     """
     bases = fasta_bases(fasta_mb, compressed=compressed)
     threads = max(1, threads)
