@@ -48,7 +48,8 @@ END_BEYOND_CONTIG = "end_beyond_contig"
 END_BEFORE_POS = "end_before_pos"
 POS_BEYOND_CONTIG = "pos_beyond_contig"
 NOT_UTF8 = "not_utf8"
-FORMAT_KEY_EMPTY = "format_key_empty"
+BAD_TAG_NAME = "bad_tag_name"
+GT_NOT_FIRST = "gt_not_first"
 RECORD_DEFECTS = (
     COLUMN_COUNT,
     POS_NOT_INTEGER,
@@ -64,7 +65,8 @@ RECORD_DEFECTS = (
     END_BEFORE_POS,
     POS_BEYOND_CONTIG,
     NOT_UTF8,
-    FORMAT_KEY_EMPTY,
+    BAD_TAG_NAME,
+    GT_NOT_FIRST,
 )
 
 # File refusals.
@@ -443,7 +445,12 @@ class _Checker:
         cols = raw.split(b"\t", 9)
         tabs = self.tabs
         if tabs >= 0:
-            if len(cols) != 10 or cols[9].count(b"\t") != tabs:
+            if len(cols) != 10:
+                return False
+            samples = cols[9]
+            if samples.count(b"\t") != tabs or b"\t\t" in samples:
+                return False
+            if not samples or samples[-1] == 9 or samples[0] == 9:  # an empty column
                 return False
         elif len(cols) != 8:
             return False
@@ -483,7 +490,8 @@ class _Checker:
             if layout is None or not layout.accepts(cols[9]):  # type: ignore[union-attr]
                 return False
         if filters not in self.filters_seen:
-            self.check_filters(filters.decode())
+            if self.check_filters(filters.decode()) is not None:
+                return False
             if len(self.filters_seen) < CACHE_SIZE:
                 self.filters_seen.add(filters)
         self.site = (name, position)
@@ -494,16 +502,20 @@ class _Checker:
         judge it (undeclared or empty keys, a Character field)."""
         keys = format_bytes.decode().split(":")
         definitions = [self.header.format.get(key) for key in keys]
-        if any(d is None or d.type == "Character" for d in definitions):
+        if "GT" in keys[1:] or any(d is None or d.type == "Character" for d in definitions):
             return None
         keyed = [(i, k, d) for i, (k, d) in enumerate(zip(keys, definitions, strict=True))]
         return _Layout(self, keyed, n_alt)
 
-    def check_filters(self, filters: str) -> None:
+    def check_filters(self, filters: str) -> str | None:
+        """Warns of undeclared FILTER names; returns one that no header can declare."""
         if filters not in (".", "PASS"):
             for name in filters.split(";"):
                 if name not in self.header.filters:
+                    if not name or UNDECLARABLE.search(name):
+                        return name
                     self.warn(UNDECLARED_FILTER, name)
+        return None
 
     def full(self, ordinal: int, line: int, raw: bytes) -> str | None:
         """The field-by-field check of one record: its defect (named), or None."""
@@ -521,6 +533,12 @@ class _Checker:
             return self.defect(
                 ordinal, line, COLUMN_COUNT, f"{len(cols)} columns, the header has {width}"
             )
+        if header.samples and "" in cols[9:]:
+            # htslib miscounts the columns when the last is empty
+            name = header.samples[cols.index("", 9) - 9]
+            return self.defect(
+                ordinal, line, COLUMN_COUNT, f"sample {name}: an empty column (missing is '.')"
+            )
         chrom, pos, _id, ref, alt, qual, filters, info = cols[:8]
         if not pos.isdigit() or not pos.isascii():
             return self.defect(ordinal, line, POS_NOT_INTEGER, f"POS {pos!r}")
@@ -530,7 +548,9 @@ class _Checker:
             if qual.startswith("-") and float(qual) < 0:
                 return self.defect(ordinal, line, QUAL_NEGATIVE, f"QUAL {qual}")
         n_alt = 0 if alt == "." else alt.count(",") + 1
-        self.check_filters(filters)
+        undeclarable = self.check_filters(filters)
+        if undeclarable is not None:
+            return self.defect(ordinal, line, BAD_TAG_NAME, _undeclarable("FILTER", undeclarable))
         position = int(pos)
         length = header.contigs.get(chrom)
         if length is not None and position > length + 1:
@@ -550,6 +570,8 @@ class _Checker:
                 key, eq, value = item.partition("=")
                 definition = header.info.get(key)
                 if definition is None:
+                    if UNDECLARABLE.search(key):
+                        return self.defect(ordinal, line, BAD_TAG_NAME, _undeclarable("INFO", key))
                     if key:
                         self.warn(UNDECLARED_INFO, key)
                     continue
@@ -580,11 +602,13 @@ class _Checker:
         return self.slow_samples(ordinal, line, cols, n_alt)
 
     def slow_samples(self, ordinal: int, line: int, cols: list[str], n_alt: int) -> str | None:
-        if "" in cols[8].split(":"):
-            # htslib cannot declare a tag without a name: bcftools stops at such a record
-            return self.defect(
-                ordinal, line, FORMAT_KEY_EMPTY, f"FORMAT {cols[8]!r} has an empty key"
-            )
+        for key in cols[8].split(":"):
+            if key not in self.header.format and (not key or UNDECLARABLE.search(key)):
+                # htslib cannot declare such a tag: bcftools stops at the record
+                return self.defect(ordinal, line, BAD_TAG_NAME, _undeclarable("FORMAT", key))
+        if "GT" in cols[8].split(":")[1:]:
+            # VCF: GT comes first when present; htslib misreads the record otherwise
+            return self.defect(ordinal, line, GT_NOT_FIRST, f"FORMAT {cols[8]}: GT is not first")
         keys = self.formats.get(cols[8])
         if keys is None:
             keys = []
@@ -769,7 +793,7 @@ def _info_pattern(info: dict[str, Field], n_alt: int) -> re.Pattern[str]:
 
 def _samples_pattern(header: Header, format_string: str, n_alt: int) -> re.Pattern[str]:
     keys = format_string.split(":")
-    if any(key not in header.format for key in keys):
+    if any(key not in header.format for key in keys) or "GT" in keys[1:]:
         return re.compile("(?!)")  # undeclared keys: the field-by-field check counts them
     allele = "(?:" + "|".join(str(i) for i in range(n_alt, -1, -1)) + r"|\.)"
     # diploid first: most samples match the first branch tried
@@ -796,6 +820,15 @@ def _samples_pattern(header: Header, format_string: str, n_alt: int) -> re.Patte
     sample = "(?:" + "|".join(branches) + ")"
     n = len(header.samples)
     return re.compile(sample + (rf"(?:\t{sample}){{{n - 1}}}" if n > 1 else ""))
+
+
+# A FILTER/INFO/FORMAT name that no header line can declare (htslib cannot parse the line).
+UNDECLARABLE = re.compile(r"[,<>]|^\s|\s$")
+
+
+def _undeclarable(kind: str, name: str) -> str:
+    what = "an empty name" if not name else f"{name!r}: ',', '<', '>' or spaces around it"
+    return f"{kind} {what}: not declared, and no header line can declare it"
 
 
 def _site(cols: list[str]) -> tuple[str, int]:
