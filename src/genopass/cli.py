@@ -131,6 +131,17 @@ def main(verbose: bool) -> None:
     help="Malformed records to reject (ordinal TAB defect, from 'genopass validate --level vcf "
     "--malformed'): each goes to the rejects as malformed:<defect>.",
 )
+@click.option(
+    "--region",
+    metavar="NAME",
+    help="Harmonise only the records of this scatter region of --region-table (with the "
+    "file's source numbers), for 'genopass harmonise-gather'.",
+)
+@click.option(
+    "--region-table",
+    type=existing_file,
+    help="The input's region table ('genopass region-counts').",
+)
 @threads_option
 @reports_errors
 def harmonise(
@@ -149,6 +160,8 @@ def harmonise(
     liftover_build: str,
     blocks: Path | None,
     malformed: Path | None,
+    region: str | None,
+    region_table: Path | None,
     threads: int,
 ) -> None:
     """Harmonise one VCF/BCF (or gVCF) to the target reference, lifting it over if needed."""
@@ -165,25 +178,91 @@ def harmonise(
 
         liftover = (LiftoverSource(liftover_build, liftover_fasta, liftover_chain),)
 
-    result = harmonise_vcf(
-        vcf,
-        HarmoniseOptions(
-            reference=reference,
-            reference_name=reference_name,
-            out=out,
-            rejects=rejects,
-            accounting=accounting,
-            samples=parse_sample_options(samples),
+    if (region is None) != (region_table is None):
+        raise click.UsageError("--region and --region-table go together: give both")
+    options = HarmoniseOptions(
+        reference=reference,
+        reference_name=reference_name,
+        out=out,
+        rejects=rejects,
+        accounting=accounting,
+        samples=parse_sample_options(samples),
+        alias_table=aliases,
+        keep_non_primary=keep_non_primary,
+        threads=threads,
+        build=build,
+        liftover=liftover,
+        blocks=blocks,
+        malformed=malformed,
+    )
+    if region is not None and region_table is not None:
+        from genopass.harmonise.regions import harmonise_region
+
+        result = harmonise_region(vcf, options, region_table, region)
+    else:
+        result = harmonise_vcf(vcf, options)
+    click.echo(result.summary())
+
+
+@main.command("region-counts")
+@click.argument("vcf", type=existing_file)
+@click.option("--reference", type=existing_file, required=True, help="Target FASTA (+ .fai).")
+@click.option("--reference-name", default="GRCh38", show_default=True)
+@click.option("--region-size", type=click.IntRange(min=1), required=True, help="Bases per region.")
+@click.option("--keep-non-primary", is_flag=True, help="As 'genopass harmonise'.")
+@click.option("--aliases", type=click.Path(exists=True, path_type=Path), help="Alias table.")
+@click.option("--out", "out", type=out_path, required=True, help="Region table (.tsv).")
+@reports_errors
+def region_counts(
+    vcf: Path,
+    reference: Path,
+    reference_name: str,
+    region_size: int,
+    keep_non_primary: bool,
+    aliases: Path | None,
+    out: Path,
+) -> None:
+    """Count the records of VCF per scatter region, in file order (docs/harmonisation.md)."""
+    from genopass.harmonise.regions import count_regions
+    from genopass.inputs.vcfcheck import check_file_header
+
+    check_file_header(vcf)
+    click.echo(
+        count_regions(
+            vcf,
+            reference,
+            region_size,
+            out,
             alias_table=aliases,
             keep_non_primary=keep_non_primary,
-            threads=threads,
-            build=build,
-            liftover=liftover,
-            blocks=blocks,
-            malformed=malformed,
-        ),
+            reference_name=reference_name,
+        )
     )
-    click.echo(result.summary())
+
+
+@main.command("harmonise-gather")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--region-table", type=existing_file, required=True, help="genopass region-counts.")
+@click.option("--out", "out", type=out_path, required=True, help="Harmonised .vcf.gz (+ .tbi).")
+@click.option("--rejects", type=out_path, required=True, help="Rejects (.vcf.gz).")
+@click.option("--accounting", type=out_path, required=True, help="Accounting table (.tsv).")
+@click.option("--blocks", type=out_path, required=True, help="gVCF blocks (.bed.gz + .tbi).")
+@threads_option
+@reports_errors
+def harmonise_gather(
+    folder: Path,
+    region_table: Path,
+    out: Path,
+    rejects: Path,
+    accounting: Path,
+    blocks: Path,
+    threads: int,
+) -> None:
+    """Gather the region jobs' files in FOLDER (genopass harmonise --region) into one sample's."""
+    from genopass.harmonise.regions import GatherOptions, gather_regions
+
+    options = GatherOptions(out, rejects, accounting, blocks, threads)
+    click.echo(gather_regions(region_table, folder, options, about=region_table).summary())
 
 
 def parse_sample_options(values: tuple[str, ...]) -> dict[str, str]:
@@ -357,10 +436,20 @@ param_option = click.option(
     show_default=True,
     help="What absence means for a sample without blocks (export.missing_genotypes).",
 )
+@click.option(
+    "--region",
+    metavar="CHROM:START-END",
+    help="Only the sites whose POS lies there (a scatter region), for 'genopass cohort-gather'.",
+)
 @threads_option
 @reports_errors
 def cohort(
-    vcfs: tuple[Path, ...], out: Path, blocks: tuple[str, ...], missing_genotypes: str, threads: int
+    vcfs: tuple[Path, ...],
+    out: Path,
+    blocks: tuple[str, ...],
+    missing_genotypes: str,
+    region: str | None,
+    threads: int,
 ) -> None:
     """Merge per-sample export VCFs into the cohort VCF; 0/0 only where a sample was called."""
     from genopass.export.cohort import CohortOptions, build_cohort
@@ -371,8 +460,20 @@ def cohort(
         if not sep or not sample or not path:
             raise click.BadParameter(f"{value!r}: write SAMPLE=PATH", param_hint="--blocks")
         mapping[sample] = Path(path)
-    options = CohortOptions(out, mapping, missing_genotypes, threads)
+    options = CohortOptions(out, mapping, missing_genotypes, threads, region=region)
     click.echo(build_cohort(list(vcfs), options))
+
+
+@main.command("cohort-gather")
+@click.argument("parts", nargs=-1, required=True, type=existing_file)
+@click.option("--out", "out", type=out_path, required=True, help="Cohort .vcf.gz (+ .tbi).")
+@threads_option
+@reports_errors
+def cohort_gather(parts: tuple[Path, ...], out: Path, threads: int) -> None:
+    """Concatenate the cohorts of consecutive regions (genopass cohort --region) in order."""
+    from genopass.export.cohort import gather_cohort
+
+    click.echo(gather_cohort(list(parts), out, threads))
 
 
 @main.command("samples-table")

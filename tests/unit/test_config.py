@@ -39,6 +39,7 @@ def test_defaults_are_the_schema_s() -> None:
         "liftover": {},
         "reads": {"aligner": "bwa", "caller": "bcftools"},
         "harmonise": {"non_primary_contigs": "reject"},
+        "scatter": {"region_size": None},
         "pseudonymisation": {"key_file": None},
         "qc": {
             "preset": "permissive",
@@ -256,3 +257,17 @@ def test_readme_lists_every_sheet_column() -> None:
     for sheet in ("samples", "units"):
         for column in load_schema(sheet)["properties"]:
             assert column in rows, f"config/README.md does not list the {sheet} column {column}"
+
+
+def test_scatter_region_size() -> None:
+    """scatter.region_size: null (one job per sample) or bases, at least 1000; an error names
+    the key."""
+    assert load_config({**MINIMAL_CONFIG, "scatter": {"region_size": 5000}})["scatter"] == {
+        "region_size": 5000
+    }
+    assert load_config({**MINIMAL_CONFIG, "scatter": {}})["scatter"] == {"region_size": None}
+    for bad, why in [(0, "less than the minimum of 1000"), ("1M", "not of type"), (True, "not of")]:
+        message = config_error({**MINIMAL_CONFIG, "scatter": {"region_size": bad}}, "c.yaml")
+        assert message.startswith("c.yaml: key 'scatter.region_size': ") and why in message
+    message = config_error({**MINIMAL_CONFIG, "scatter": {"size": 10}}, "c.yaml")
+    assert "unknown key 'size' under 'scatter'" in message and "region_size" in message

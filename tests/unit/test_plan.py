@@ -17,7 +17,7 @@ import pytest
 
 from genopass.errors import InputError, UsageError
 from genopass.export.pseudonym import pseudonym
-from genopass.inputs.plan import FastqUnit, load_plan
+from genopass.inputs.plan import OTHER_REGION, FastqUnit, Region, load_plan
 
 SAMPLES = "sample\tcentre\tcountry\tsex\n"
 UNITS = "sample\tunit\tfq1\tfq2\tbam\tvcf\tvcf_sample\tbuild\n"
@@ -271,3 +271,60 @@ def test_grch37_bam_is_called_on_grch37(reads_config: dict, workdir: Path) -> No
     message = str(excinfo.value)
     assert message.startswith("units.tsv row 5, column build: BAM 'x.bam' is declared GRCh37;")
     assert "add 'liftover: {GRCh37: {fasta: ..., chain: ...}}' to the config" in message
+
+
+# --- scatter by region --------------------------------------------------------------------------
+
+
+def test_no_scatter_by_default(vcf_config: dict) -> None:
+    plan = load_plan(vcf_config, by_name)
+    assert plan.region_size is None and plan.regions == [] and plan.region_ids == []
+    assert plan.scattered_samples == [] and plan.unsplit_samples == ["S1", "S2", "S3"]
+
+
+def test_scatter_regions_from_the_target_fai(workdir: Path) -> None:
+    """The target: chr1 of 10 bases, chr2 of 6, chrUn_x of 4 (not primary): windows of 4."""
+    write_vcf(workdir / "S1.vcf.gz", ["S1"])
+    write_vcf(workdir / "S2.vcf.gz", ["S2"])
+    write_vcf(workdir / "S3.vcf.gz", ["S3"])
+    cfg = config(
+        workdir,
+        ["S1	KI	SE	female", "S2	KI	SE	male", "S3	KI	SE	male"],
+        [
+            "S1	d1				S1.vcf.gz		GRCh38",
+            "S2	d1				S2.vcf.gz		",
+            "S3	d1				S3.vcf.gz		GRCh37",
+        ],
+        liftover=LIFTOVER,
+        scatter={"region_size": 1000},
+    )
+    plan = load_plan(cfg, by_name, check_inputs=False)
+    assert plan.regions == [Region("chr1.1", "chr1", 1, None), Region("chr2.1", "chr2", 1, None),
+                            Region(OTHER_REGION, "", 0, None)]  # fmt: skip
+    # on the target: region by region; auto with a liftover to detect, and GRCh37: one job
+    assert plan.scattered_samples == ["S1"] and plan.unsplit_samples == ["S2", "S3"]
+    assert plan.region_harmonise_options == ""
+    from genopass.inputs.plan import scatter_regions
+
+    assert [r.name for r in scatter_regions({"chr1": 10, "chr2": 6, "chrUn_x": 4}, 4)] == [
+        "chr1.1", "chr1.2", "chr1.3", "chr2.1", "chr2.2", OTHER_REGION,
+    ]  # fmt: skip
+
+
+def test_auto_build_without_liftover_is_scattered(vcf_config: dict) -> None:
+    plan = load_plan({**vcf_config, "scatter": {"region_size": 1000}}, by_name)
+    assert plan.scattered_samples == ["S1", "S2", "S3"]
+    assert plan.region_ids == ["chr1.1", "chr2.1", OTHER_REGION]
+
+
+def test_too_many_regions_name_the_key(workdir: Path) -> None:
+    (workdir / "target.fa").write_text(">chr1\n" + "A" * 60 + "\n")
+    (workdir / "target.fa.fai").write_text("chr1\t200000000\t6\t60\t61\n")
+    write_vcf(workdir / "S1.vcf.gz", ["S1"])
+    cfg = config(
+        workdir, ["S1\tKI\tSE\tfemale"], ["S1\td1\t\t\t\tS1.vcf.gz\t\tGRCh38"],
+        scatter={"region_size": 1000},
+    )  # fmt: skip
+    plan = load_plan(cfg, by_name, check_inputs=False)
+    with pytest.raises(InputError, match=r"scatter.region_size.*200001 regions"):
+        _ = plan.regions

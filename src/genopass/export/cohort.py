@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from genopass.errors import InputError, UsageError
@@ -64,6 +64,7 @@ class CohortOptions:
     blocks: Mapping[str, Path]  # sample -> its gVCF reference blocks (BED.gz)
     missing_genotypes: str = "missing"  # variants-only samples: missing | reference
     threads: int = 1
+    region: str | None = None  # CHROM:START-END: the sites whose POS lies there (scatter)
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,30 @@ def _completed(member: Member, sites: Path, work: Path, number: int) -> Path:
     return complete
 
 
+def _in_region(member: Member, region: str, work: Path, number: int) -> Member:
+    """The member with only its records whose POS lies in ``region`` (its blocks stay whole:
+    they are read at the region's sites only)."""
+    out = work / f"{number}.region.vcf.gz"
+    view = [BCFTOOLS, "view", "--no-version", "-Oz", "-o", str(out), "--regions-overlap", "pos"]
+    run_tool([*view, "-r", region, str(member.vcf)], about=member.vcf)
+    _index(out)
+    return replace(member, vcf=out)
+
+
+def gather_cohort(parts: Sequence[Path], out: Path, threads: int = 1) -> str:
+    """Concatenate the cohorts of consecutive regions (``build_cohort`` with ``region``) into
+    the cohort VCF (+ .tbi): recompressed as one stream, so that the file is byte for byte the
+    one that one ``build_cohort`` writes."""
+    # concat -Oz writes other BGZF blocks than the one job's writer; view -Oz writes the same
+    concat = [BCFTOOLS, "concat", "--no-version", "-Ou", *map(str, parts)]
+    view = [BCFTOOLS, "view", "--no-version", "-Oz", "--threads", str(threads)]
+    with atomic_output(Path(f"{out}.tbi")) as tmp_tbi, atomic_output(out) as tmp_vcf:
+        run_pipeline([concat, view], about=out, stdout=tmp_vcf)
+        run_tool([BCFTOOLS, "index", "-t", "-f", "-o", str(tmp_tbi), str(tmp_vcf)], about=out)
+    records = run_tool([BCFTOOLS, "index", "-n", str(out)], about=out).strip()
+    return f"wrote {out} ({records} sites from {len(parts)} regions)"
+
+
 def build_cohort(vcfs: Sequence[Path], options: CohortOptions) -> str:
     """Write the cohort VCF (+ .tbi) of per-sample export VCFs; return a one-line summary."""
     members = plan_members(vcfs, options)
@@ -206,6 +231,8 @@ def build_cohort(vcfs: Sequence[Path], options: CohortOptions) -> str:
         atomic_output(out) as tmp_vcf,
     ):
         work = Path(scratch)
+        if options.region is not None:
+            members = [_in_region(m, options.region, work, i) for i, m in enumerate(members)]
         sites = _sites(members, work)
         parts = [str(_completed(m, sites, work, i)) for i, m in enumerate(members)]
         first = (

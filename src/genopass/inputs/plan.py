@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import shlex
@@ -54,6 +55,56 @@ SHOWN_VCF_SAMPLES = 5
 
 READS_KINDS = ("fastq", "bam", "cram")
 """Input kinds that are aligned (FASTQ) and called (all three) before harmonisation."""
+
+OTHER_REGION = "other"
+"""The scatter region of every record on a contig that no window covers (non-primary or unknown
+contigs): one job per sample, so that each input record is in exactly one region."""
+
+MAX_REGIONS = 100_000
+"""More scatter regions than this are refused (a region_size far too small for the reference)."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """A scatter region of the target: the records whose POS lies in ``start..end`` of
+    ``contig`` (``end`` None: up to the contig's end, and past it). The region
+    :data:`OTHER_REGION` has no contig: it takes the records of contigs that no window covers."""
+
+    name: str
+    contig: str
+    start: int
+    end: int | None
+
+    @property
+    def is_window(self) -> bool:
+        return self.name != OTHER_REGION
+
+    @property
+    def spec(self) -> str:
+        """``CONTIG:START-END`` (``CONTIG:START-`` for the last window), as bcftools reads it."""
+        return f"{self.contig}:{self.start}-{'' if self.end is None else self.end}"
+
+
+def scatter_regions(contigs: Mapping[str, int], size: int) -> list[Region]:
+    """The scatter regions of a target (contig -> length, in .fai order): each primary contig
+    (chr1-22, X, Y, M; every contig when none is primary) cut into windows of ``size`` bases,
+    named ``CONTIG.N`` (N from 1), in reference order, then :data:`OTHER_REGION`.
+
+    A window holds the records whose POS lies in it, whatever their length: a record spanning a
+    boundary belongs to the window of its start. The last window of a contig also takes the
+    records past the contig's declared length.
+    """
+    if size < 1:
+        raise ValueError(f"region size must be at least 1, not {size}")
+    primary = [name for name in contigs if is_primary_name(name)] or list(contigs)
+    regions = []
+    for contig in primary:
+        count = max(1, math.ceil(contigs[contig] / size))
+        for index in range(count):
+            end = None if index == count - 1 else (index + 1) * size
+            regions.append(Region(f"{contig}.{index + 1}", contig, index * size + 1, end))
+    regions.append(Region(OTHER_REGION, "", 0, None))
+    return regions
 
 
 @dataclass(frozen=True)
@@ -239,10 +290,13 @@ class Plan:
     samples: Mapping[str, SamplePlan]
     export_settings: ExportSettings = field(default_factory=ExportSettings)
     qc: QcPlan = field(default_factory=lambda: QcPlan())
+    region_size: int | None = None  # scatter.region_size: None runs one job per sample
     # sample -> build of a BAM/CRAM, filled when first asked (reading its header at most once)
     _alignment_builds: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     # FASTA -> its contigs, filled when first asked (from its .fai)
     _contigs: dict[str, dict[str, int]] = field(default_factory=dict, repr=False, compare=False)
+    # the scatter regions, computed when first asked
+    _regions: list[Region] = field(default_factory=list, repr=False, compare=False)
 
     # --- folders and files ----------------------------------------------------------------------
 
@@ -398,6 +452,67 @@ class Plan:
             {"fasta": fasta, "fai": f"{fasta}.fai"} if fasta == self.reference else {"fasta": fasta}
         )
 
+    # --- scatter by region (scatter.region_size) ------------------------------------------------
+
+    @property
+    def regions(self) -> list[Region]:
+        """The scatter regions of the target (:func:`scatter_regions` of its .fai); none when
+        scatter.region_size is null."""
+        if self.region_size is None:
+            return []
+        if self._regions:
+            return self._regions
+        from genopass.inputs.reference import reference_contigs
+
+        if self.reference not in self._contigs:
+            self._contigs[self.reference] = reference_contigs(self.reference)
+        regions = scatter_regions(self._contigs[self.reference], self.region_size)
+        if len(regions) > MAX_REGIONS:
+            raise InputError(
+                f"config: key 'scatter.region_size': {self.region_size} cuts the reference "
+                f"{self.reference} into {len(regions)} regions (at most {MAX_REGIONS}); give a "
+                f"larger region size (for example 10000000)"
+            )
+        self._regions.extend(regions)
+        return regions
+
+    @property
+    def region_ids(self) -> list[str]:
+        """The names of the scatter regions, in reference order (:data:`OTHER_REGION` last)."""
+        return [region.name for region in self.regions]
+
+    @property
+    def export_regions(self) -> list[Region]:
+        """The regions the cohort VCF is built in, one job each, then gathered: the windows,
+        when every exported record lies in one (non-primary contigs rejected); otherwise none
+        (one job)."""
+        if self.non_primary_contigs == "keep":
+            return []
+        return [region for region in self.regions if region.is_window]
+
+    def region_spec(self, name: str) -> str:
+        """The ``CONTIG:START-END`` of a region, by name."""
+        return next(region.spec for region in self.regions if region.name == name)
+
+    def scattered(self, sample: str) -> bool:
+        """Whether the sample is harmonised region by region: scatter is on and its input is on
+        the target build (declared, called on it, or ``auto`` with no liftover configured).
+        Inputs to lift over, or whose build is to be detected among several, run in one job."""
+        if self.region_size is None:
+            return False
+        build = self.build(sample)
+        return build == self.reference_name or (build == "auto" and not self.liftover)
+
+    @property
+    def scattered_samples(self) -> list[str]:
+        """The samples harmonised region by region, in samples.tsv order."""
+        return [name for name in self.samples if self.scattered(name)]
+
+    @property
+    def unsplit_samples(self) -> list[str]:
+        """The samples harmonised in one job, in samples.tsv order."""
+        return [name for name in self.samples if not self.scattered(name)]
+
     # --- options of the genopass CLI ------------------------------------------------------------
 
     @property
@@ -421,6 +536,12 @@ class Plan:
         if self.non_primary_contigs == "keep":
             options.append("--keep-non-primary")
         return " ".join(shlex.quote(option) for option in options)
+
+    @property
+    def region_harmonise_options(self) -> str:
+        """The options of ``genopass harmonise`` for one region (no liftover: scattered samples
+        are on the target build)."""
+        return "--keep-non-primary" if self.non_primary_contigs == "keep" else ""
 
     @property
     def info_keep_options(self) -> str:
@@ -519,6 +640,7 @@ def load_plan(
             panel=config["qc"]["panel"],
             report_sample_names=config["qc"]["report_sample_names"],
         ),
+        region_size=config["scatter"]["region_size"],
     )
     check_vcf_builds(sheets.units, target_name=plan.reference_name, liftover=liftover)
     _check_reference_names(plan)
