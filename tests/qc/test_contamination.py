@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from qc_helpers import write_vcf
+from qc_helpers import bcftools_count, run, write_vcf
 
+from genopass.demo import planted
 from genopass.qc.contamination import estimate, sample_contamination
 
 PLANTED = (0.0, 0.02, 0.05, 0.10)
@@ -87,3 +88,23 @@ def test_vcf_with_ad_and_a_panel(tmp_path, rate):
     direct = estimate(k[own > 0], n[own > 0], np.round(p[own > 0], 6))
     assert found.rate == direct.rate
     assert abs(found.rate - rate) <= 0.01
+
+
+def test_demo_chrx_sites_are_left_out_of_the_estimate(demo, tmp_path):
+    """The demo's contaminated A-001 (harmonised, with its chrX calls) against the demo panel
+    (which lists chrX sites too): the same estimate, on the same sites, as its VCF with chrX
+    removed by bcftools; a male's hemizygous chrX would otherwise read as homozygous there."""
+    vcf = demo / "A-001.harmonised.vcf.gz"
+    panel = demo / "panel.vcf.gz"
+    assert bcftools_count("-r", "chrX", str(vcf)) >= 50
+    assert bcftools_count("-r", "chrX", str(panel)) >= 50
+    autosomal = tmp_path / "autosomal.vcf.gz"
+    run(["bcftools", "view", "-t", "^chrX", "-Oz", "-o", autosomal, vcf])
+    run(["bcftools", "index", "-t", autosomal])
+    assert bcftools_count("-r", "chrX", str(autosomal)) == 0
+    bed = demo / "autosomes.bed"
+    found = sample_contamination(vcf, bed, panel, leave_out_sample=False)
+    without = sample_contamination(autosomal, bed, panel, leave_out_sample=False)
+    assert (found.rate, found.sites) == (without.rate, without.sites)
+    ((_, fraction),) = planted.CONTAMINATION.values()  # A-001: 10% of B-002's reads
+    assert abs(found.rate - fraction) <= 0.01
