@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 CORES ?= 2
 # Command-line tools the workflow calls (Debian package names). Debian's mosdepth loads
 # libhts.so, which only libhts-dev provides.
-DEBIAN_TOOLS := bcftools samtools tabix fastp bwa minimap2 mosdepth libhts-dev picard-tools openjdk-17-jre-headless plink2 chromium
-TOOL_COMMANDS := bcftools samtools tabix bgzip fastp bwa minimap2 mosdepth PicardCommandLine java plink2 chromium
+DEBIAN_TOOLS := bcftools samtools tabix mawk fastp bwa minimap2 mosdepth libhts-dev picard-tools openjdk-17-jre-headless plink2 chromium
+TOOL_COMMANDS := bcftools samtools tabix bgzip mawk fastp bwa minimap2 mosdepth PicardCommandLine java plink2 chromium
 
 .PHONY: setup tools venv demo demo-data test test-slurm lint format bench clean
 
