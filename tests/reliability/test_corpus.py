@@ -85,6 +85,42 @@ RECORD_DEFECTS = {
         f"chr1\t20\t.\t{ref(20)}\t<DEL>\t50\tPASS\tSVTYPE=DEL;END=900\tGT:AD\t0/1:5,5",
         "malformed:end_beyond_contig",
     ),
+    "qual_not_number": (
+        f"chr1\t20\t.\t{ref(20)}\t{alt(20)}\tabc\tPASS\tDP=1\tGT:AD\t0/1:5,5",
+        "malformed:qual_not_number",
+    ),
+    "info_not_integer": (
+        f"chr1\t20\t.\t{ref(20)}\t{alt(20)}\t50\tPASS\tDP=x\tGT:AD\t0/1:5,5",
+        "malformed:info_type",
+    ),
+    "format_not_integer": (
+        f"chr1\t20\t.\t{ref(20)}\t{alt(20)}\t50\tPASS\tDP=1\tGT:AD\t0/1:abc",
+        "malformed:format_type",
+    ),
+    "gt_unparseable": (
+        f"chr1\t20\t.\t{ref(20)}\t{alt(20)}\t50\tPASS\tDP=1\tGT:AD\t0/x:5,5",
+        "malformed:gt_invalid",
+    ),
+    "gt_leading_phase": (
+        f"chr1\t20\t.\t{ref(20)}\t{alt(20)}\t50\tPASS\tDP=1\tGT:AD\t|0|1:5,5",
+        "malformed:gt_invalid",
+    ),
+    "gt_not_first": (
+        f"chr1\t20\t.\t{ref(20)}\t{alt(20)}\t50\tPASS\tDP=1\tAD:GT\t5,5:0/1",
+        "malformed:gt_not_first",
+    ),
+    "empty_sample_column": (
+        f"chr1\t20\t.\t{ref(20)}\t{alt(20)}\t50\tPASS\tDP=1\tGT:AD\t",
+        "malformed:column_count",
+    ),
+    "undeclarable_format_key": (
+        f"chr1\t20\t.\t{ref(20)}\t{alt(20)}\t50\tPASS\tDP=1\tGT::AD\t0/1::5,5",
+        "malformed:bad_tag_name",
+    ),
+    "end_before_pos": (
+        f"chr1\t20\t.\t{ref(20)}\t<DEL>\t50\tPASS\tSVTYPE=DEL;END=5\tGT:AD\t0/1:5,5",
+        "malformed:end_before_pos",
+    ),
     "iupac_ref": (f"chr1\t20\t.\tR\t{alt(20)}\t50\tPASS\tDP=1\tGT:AD\t0/1:5,5", "invalid_allele"),
     "empty_alt_entry": (
         f"chr1\t20\t.\t{ref(20)}\tA,,T\t50\tPASS\tDP=1\tGT:AD\t0/1:5,5,5,5",
@@ -155,6 +191,18 @@ def test_non_utf8_info_is_rejected_and_not_exported(tmp_path, reference):
     assert query(out / "s.vcf.gz", "%POS\n") == ["10", "30"]
 
 
+def test_pos_past_the_contig_is_rejected(tmp_path, reference):
+    # last, so that the records stay sorted
+    bad = "chr1\t600\t.\tA\tC\t50\tPASS\tDP=1\tGT:AD\t0/1:5,5"
+    vcf = bgzip(tmp_path / "in.vcf.gz", text(good(10), good(30), bad))
+    done, out = check_and_harmonise(vcf, reference)
+    assert done.returncode == 0, done.stderr
+    assert query(out / "s.rejects.vcf.gz", "%INFO/GENOPASS_SOURCE %INFO/GENOPASS_REJECT\n") == [
+        "3 malformed:pos_beyond_contig"
+    ]
+    assert query(out / "s.vcf.gz", "%POS\n") == ["10", "30"]
+
+
 def test_undeclared_filter_is_declared_with_a_warning(tmp_path, reference):
     record = good(20).replace("PASS", "q20")
     vcf = bgzip(tmp_path / "in.vcf.gz", text(record))
@@ -172,7 +220,7 @@ def test_undeclared_filter_is_declared_with_a_warning(tmp_path, reference):
 def refused(path: Path, reference: Path) -> str:
     """The one line of a refused file; the check and harmonise both refuse it, exit 1."""
     checked = genopass("validate", "--level", "vcf", path)
-    assert checked.returncode == 1
+    assert checked.returncode == 1 and "Traceback" not in checked.stdout + checked.stderr
     errors = [x for x in checked.stdout.splitlines() if x.startswith("error: ")]
     assert len(errors) == 1
     out = path.parent / "o"
@@ -215,6 +263,30 @@ def test_file_refusals(tmp_path, reference):
     cases[name] = "line 12: unsorted: chr1:10 after chr1:20"
     name = bgzip(tmp_path / "noheader.vcf.gz", ("\n".join(HEADER[:-1]) + "\n").encode())
     cases[name] = "line 9: no_column_header"
+    name = tmp_path / "in.vcf.zst"
+    name.write_bytes(b"\x28\xb5\x2f\xfd" + bytes(40))  # a zstd frame's magic number
+    cases[name] = "not_bgzip: compressed with zstd, not bgzip"
+    name = tmp_path / "plain.vcf.gz"
+    name.write_bytes(valid)
+    cases[name] = "not_bgzip: not compressed"
+    name = bgzip(tmp_path / "nofileformat.vcf.gz", text(good(10), header=HEADER[1:]))
+    cases[name] = "line 1: no_fileformat"
+    spaces = [*HEADER[:-1], HEADER[-1].replace("\t", " ")]
+    name = bgzip(tmp_path / "spaces.vcf.gz", text(good(10), header=spaces))
+    cases[name] = "line 10: bad_column_header"
+    meta = [*HEADER[:4], "##INFO=<ID=AF,Number=A,Type=Decimal,Description=x>", *HEADER[4:]]
+    name = bgzip(tmp_path / "meta.vcf.gz", text(good(10), header=meta))
+    cases[name] = "line 5: bad_meta_line: INFO/AF: Number=A Type=Decimal"
+    latin = text(good(10)).replace(b"Quality below", "Qualité".encode("latin-1"))
+    name = bgzip(tmp_path / "latin1.vcf.gz", latin)
+    cases[name] = "line 2: header_not_utf8"
+    # a damaged block (one flipped byte inside the compressed data; the EOF block is there)
+    many = text(*(good(p) for p in range(1, 500)))
+    whole = bytearray(bgzip(tmp_path / "many.vcf.gz", many).read_bytes())
+    whole[len(whole) // 2] ^= 0xFF
+    name = tmp_path / "damaged.vcf.gz"
+    name.write_bytes(bytes(whole))
+    cases[name] = "truncated: a compressed block is damaged or cut short"
     for path, expected in cases.items():
         line = refused(path, reference)
         assert line.startswith(f"{path}: {expected}"), line
@@ -225,3 +297,9 @@ def test_header_only_is_valid_and_harmonises_to_nothing(tmp_path, reference):
     checked = genopass("validate", "--level", "vcf", vcf)
     assert checked.returncode == 0
     assert "no_records: the file holds a header and no record" in checked.stdout
+    done, out = check_and_harmonise(vcf, reference)
+    assert done.returncode == 0, done.stderr
+    assert query(out / "s.vcf.gz", "%POS\n") == []
+    columns = (out / "s.tsv").read_text().splitlines()
+    row = dict(zip(columns[0].split("\t"), columns[1].split("\t"), strict=True))
+    assert row["input_records"] == "0"
