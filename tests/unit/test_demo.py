@@ -400,6 +400,26 @@ def test_males_are_hemizygous_on_chrx_females_diploid(demo: Path) -> None:
         assert len(snvs) >= 50, sample
 
 
+def test_the_planted_son_has_his_mothers_x(demo: Path) -> None:
+    """planted.PARENT_CHILD: B-001 is A-002's mother, so every ALT on his one chrX is one of hers,
+    and where she is homozygous ALT so is he (from the truth files)."""
+    mother, son = planted.PARENT_CHILD
+    assert (GENETIC_SEX[mother], GENETIC_SEX[son]) == ("female", "male")
+
+    def x_alts(sample: str, hom: bool) -> set[tuple[str, ...]]:
+        rows = read_truth(demo / "truth" / f"{sample}.tsv")
+        return {
+            (pos, ref, alt)
+            for chrom, pos, ref, alt, gt in rows
+            if chrom == "chrX"
+            and (gt.replace("|", "/") == "1/1" if hom else "1" in gt.replace("|", "/").split("/"))
+        }
+
+    his = x_alts(son, hom=False)
+    assert len(his) >= 50 and his <= x_alts(mother, hom=False)
+    assert x_alts(mother, hom=True) <= his
+
+
 def test_the_sheet_sex_is_wrong_for_the_planted_sample_only(demo: Path) -> None:
     rows = [line.split("\t") for line in (demo / "samples.tsv").read_text().splitlines()[1:]]
     reported = {row[0]: row[3] for row in rows}
