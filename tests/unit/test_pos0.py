@@ -45,7 +45,7 @@ def reference(tmp_path: Path) -> Path:
     return write_fasta(tmp_path / "ref.fa", {"chr1": SEQ, "chr2": SEQ, "chr3": SEQ})
 
 
-def harmonise(tmp_path: Path, reference: Path, body: list[str], header: str = HEADER):
+def harmonise(tmp_path: Path, reference: Path, body: list[str], header: str = HEADER, **more):
     vcf = write_vcf(tmp_path / "in.vcf", header + "\n" + "\n".join(body))
     out = tmp_path / "out"
     options = HarmoniseOptions(
@@ -54,6 +54,7 @@ def harmonise(tmp_path: Path, reference: Path, body: list[str], header: str = HE
         rejects=out / "s.rejects.vcf.gz",
         accounting=out / "s.tsv",
         blocks=out / "s.blocks.bed.gz",
+        **more,
     )
     return harmonise_vcf(vcf, options), options
 
@@ -189,19 +190,8 @@ def test_every_awk_writes_the_same_bytes(tmp_path, reference, monkeypatch):
     outputs = []
     for i, program in enumerate(awks):
         monkeypatch.setattr(stream, "awk", lambda program=program: program)
-        folder = tmp_path / str(i)
-        folder.mkdir()
-        vcf = write_vcf(folder / "in.vcf", HEADER + "\n" + "\n".join(body))
-        out = folder / "out"
-        options = HarmoniseOptions(
-            reference=reference,
-            out=out / "s.vcf.gz",
-            rejects=out / "s.rejects.vcf.gz",
-            accounting=out / "s.tsv",
-            blocks=out / "s.blocks.bed.gz",
-            malformed=listed,
-        )
-        harmonise_vcf(vcf, options)
+        (tmp_path / str(i)).mkdir()
+        _, options = harmonise(tmp_path / str(i), reference, body, malformed=listed)
         files = (options.out, options.rejects, options.blocks)
         outputs.append([gzip.decompress(f.read_bytes()) for f in files])
         outputs[-1].append(options.accounting.read_bytes())
