@@ -718,6 +718,7 @@ class HarmoniseJob:
         listed = self.options.malformed
         return bool(
             listed
+            and Path(listed).is_file()
             and Path(listed).stat().st_size
             and self.needs_subset
             and self.lift is None
