@@ -79,6 +79,10 @@ def test_the_demo_export_is_valid(demo_export):
     for vcf in sorted((demo_export / "results/export/demo/vcf").glob("*.vcf.gz")):
         done = validate(demo_export, str(vcf), "--level", "export", "--fasta", FASTA)
         assert done.returncode == 0, done.stdout
+    for table in ("parquet", "parquet/variants", "parquet/genotypes"):
+        done = validate(demo_export, f"results/export/demo/{table}")
+        assert done.returncode == 0, done.stdout
+        assert done.stdout.splitlines()[-1].startswith("valid: 1 file(s) checked, 0 error(s)")
 
 
 def test_a_flipped_byte_fails_the_checksum(demo_export, tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from helpers import random_sequence, write_fasta
+from helpers import BIN, ENV, random_sequence, write_fasta
 
 from genopass.inputs.vcfcheck import check_vcf, parse_meta
 
@@ -221,3 +221,45 @@ def test_random_sample_column_damage(tmp_path, reference):
             refused += 1
             assert check_defect(record, tmp_path), f"{record!r}: bcftools: {failed}"
     assert refused >= 30  # the edits do damage: the oracle refuses many of them
+
+
+SUBSET_CASES = ["ad_letters", "gt_allele_3", "gt_leading_slash", "too_many_values",
+                "one_sample_column", "format_empty_key", "gt_not_first"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SUBSET_CASES)
+def test_a_subset_goes_on_past_a_record_htslib_refuses(name, tmp_path, reference):
+    """What check_vcf then harmonise_vcf run for one sample of a multi-sample file: the record
+    `bcftools view -s` stops at goes to the rejects with the check's reason; the rest go on."""
+    record = CASES[name]
+    assert any(f.startswith("view -s") for f in htslib_refuses(record, tmp_path, reference))
+
+    def good(pos: int) -> str:
+        base = SEQ[pos - 1]
+        other = next(b for b in "ACGT" if b != base)
+        return f"chr1\t{pos}\t.\t{base}\t{other}\t50\tPASS\tDP=9\tGT:AD:DP\t0/1:5,4:9\t0/0:9,0:9"
+
+    vcf = bgzipped(tmp_path / "in.vcf.gz", [*HEADER, good(50), record, good(150)])
+    listed, out = tmp_path / "malformed.tsv", tmp_path / "out"
+    genopass = [str(BIN / "genopass")]
+    checked = subprocess.run(
+        [*genopass, "validate", "--level", "vcf", str(vcf), "--malformed", str(listed)],
+        capture_output=True, text=True, env=ENV,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout
+    done = subprocess.run(
+        [*genopass, "harmonise", str(vcf), "--reference", str(reference), "--sample", "S1",
+         "--out", str(out / "s.vcf.gz"), "--rejects", str(out / "r.vcf.gz"),
+         "--malformed", str(listed)],
+        capture_output=True, text=True, env=ENV,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    query = ["bcftools", "query", "-f", "%INFO/GENOPASS_SOURCE %INFO/GENOPASS_REJECT\n"]
+    rejects = subprocess.run([*query, str(out / "r.vcf.gz")], capture_output=True, text=True)
+    defect = listed.read_text().split("\t")[1].strip()
+    assert rejects.stdout.splitlines() == [f"2 malformed:{defect}"]
+    kept = subprocess.run(
+        ["bcftools", "query", "-f", "%POS [%GT]\n", str(out / "s.vcf.gz")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert kept.stdout.splitlines() == ["50 0/1", "150 0/1"]
