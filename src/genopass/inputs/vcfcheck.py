@@ -731,8 +731,7 @@ class _Layout:
         Every GT allele follows a tab, '/' or '|' (or starts the columns), all three '/' in
         the mapped text; an allele beyond the ALT count is a digit mapped to 'b' or two digits
         or more. Separators elsewhere only add false alarms."""
-        mapped = b"/" + columns.translate(self.allele_map)
-        return b"/b" not in mapped and b"/aa" not in mapped and b"/ab" not in mapped
+        return _BAD_ALLELE.search(b"/" + columns.translate(self.allele_map)) is None
 
 
 _UNSEEN = object()
@@ -741,6 +740,7 @@ SHORT = 64  # bytes: INFO and sample columns this short are cached as they are
 CACHE_BYTES = 32 << 20  # bytes of record skeletons cached (memory stays flat)
 _SKELETON = bytes.maketrans(b"123456789", b"000000000")
 QUAL_BYTES = re.compile(_FLOAT.encode())
+_BAD_ALLELE = re.compile(rb"/(?:b|a[ab])")  # an allele beyond the ALT count, mapped (_Layout)
 
 
 # Fast paths: one regular expression per INFO (per ALT count) and per FORMAT (per ALT count)
