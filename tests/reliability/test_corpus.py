@@ -8,6 +8,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -303,3 +304,34 @@ def test_header_only_is_valid_and_harmonises_to_nothing(tmp_path, reference):
     columns = (out / "s.tsv").read_text().splitlines()
     row = dict(zip(columns[0].split("\t"), columns[1].split("\t"), strict=True))
     assert row["input_records"] == "0"
+
+
+def test_the_defect_table_names_every_outcome_the_check_has():
+    """docs/validation.md's table against the check's codes, and each code against a case of
+    this corpus (its expected reasons and refusal lines above are written by hand)."""
+    from helpers import REPO
+
+    from genopass.inputs import vcfcheck
+
+    table = [
+        row
+        for row in (REPO / "docs/validation.md").read_text().splitlines()
+        if row.startswith("| ") and "outcome" not in row
+    ]
+    documented_malformed = {
+        code for row in table for code in re.findall(r"`malformed:([a-z0-9_]+)`", row)
+    }
+    documented_refusals = {
+        code for row in table for code in re.findall(r"refused: `([a-z0-9_]+)`", row)
+    }
+    assert documented_malformed == set(vcfcheck.RECORD_DEFECTS)
+    refusals = {
+        vcfcheck.EMPTY_FILE, vcfcheck.NOT_BGZIP, vcfcheck.TRUNCATED, vcfcheck.NO_FILEFORMAT,
+        vcfcheck.NO_COLUMN_HEADER, vcfcheck.BAD_COLUMN_HEADER, vcfcheck.DUPLICATE_SAMPLE,
+        vcfcheck.BAD_META_LINE, vcfcheck.HEADER_NOT_UTF8, vcfcheck.CRLF, vcfcheck.UNSORTED,
+    }  # fmt: skip
+    assert documented_refusals == refusals
+    # every malformed code has a record of this corpus (pos_beyond_contig, not_utf8: own tests)
+    exercised = {reason.removeprefix("malformed:") for _r, reason in RECORD_DEFECTS.values()}
+    exercised |= {"pos_beyond_contig", "not_utf8"}
+    assert set(vcfcheck.RECORD_DEFECTS) <= exercised, set(vcfcheck.RECORD_DEFECTS) - exercised
