@@ -323,20 +323,29 @@ def export_vcf(
     click.echo(summary)
 
 
-@main.command()
-@click.argument("vcfs", nargs=-1, required=True, type=existing_file)
-@click.option(
+parquet_out_option = click.option(
     "--out",
     "out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
     help="Folder that receives variants/ and genotypes/.",
 )
+
+
+@main.command()
+@click.argument("vcfs", nargs=-1, required=True, type=existing_file)
+@parquet_out_option
 @click.option(
     "--reference", type=existing_file, help="FASTA whose contig digests go in the metadata."
 )
 @click.option("--reference-name", default="GRCh38", show_default=True)
 @info_keep_option
+@click.option(
+    "--contig",
+    "contigs",
+    multiple=True,
+    help="Only this contig (repeatable; a scatter by contig, gathered by 'parquet-gather').",
+)
 @threads_option
 @reports_errors
 def parquet(
@@ -345,6 +354,7 @@ def parquet(
     reference: Path | None,
     reference_name: str,
     info_keep: tuple[str, ...],
+    contigs: tuple[str, ...],
     threads: int,
 ) -> None:
     """Write Parquet tables (variants, genotypes) from harmonised VCFs."""
@@ -359,9 +369,26 @@ def parquet(
             reference_name=reference_name,
             info_keep=parse_keep(info_keep),
             threads=threads,
+            contigs=contigs,
         ),
     )
     click.echo(summary)
+
+
+@main.command("parquet-gather")
+@click.argument(
+    "folders",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@parquet_out_option
+@reports_errors
+def parquet_gather(folders: tuple[Path, ...], out: Path) -> None:
+    """Gather the contig folders of 'genopass parquet --contig' runs into OUT."""
+    from genopass.export.parquet import gather_contigs
+
+    click.echo(gather_contigs(list(folders), out))
 
 
 @main.command()

@@ -274,3 +274,55 @@ def test_gvcf_blocks_swaps_and_malformed_records_gather_as_one_job(tmp_path: Pat
     assert row == accounting_row(one["accounting"])
     assert row["rejected_malformed"] == "1" and row["swapped_ref_alt"] == "1"
     assert row["reference_blocks"] == "5"
+
+
+# --- the export by region and by contig ---------------------------------------------------------
+
+
+def sample_vcf(tmp_path: Path, name: str, rows: list[tuple[str, int, str, str, str]]) -> Path:
+    header = [
+        "##fileformat=VCFv4.2",
+        "##contig=<ID=chr1,length=4000>",
+        "##contig=<ID=chr2,length=3000>",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{name}",
+    ]
+    lines = [f"{c}\t{p}\t.\t{r}\t{a}\t.\tPASS\t.\tGT\t{g}" for c, p, r, a, g in rows]
+    return write_vcf(tmp_path / f"{name}.vcf.gz", "\n".join(header + lines))
+
+
+def test_the_cohort_by_region_gathers_to_the_same_bytes(tmp_path: Path) -> None:
+    from genopass.export.cohort import CohortOptions, build_cohort, gather_cohort
+
+    a = sample_vcf(tmp_path, "a", [("chr1", 999, "A", "G", "0/1"), ("chr1", 1001, "C", "T", "1/1"),
+                                   ("chr2", 5, "G", "A", "0/1")])  # fmt: skip
+    b = sample_vcf(tmp_path, "b", [("chr1", 1000, "T", "C", "0/1"), ("chr1", 1001, "C", "T", "0/1"),
+                                   ("chr2", 2500, "A", "C", "1/1")])  # fmt: skip
+    whole = tmp_path / "whole.vcf.gz"
+    build_cohort([a, b], CohortOptions(whole, {}, "reference"))
+    parts = []
+    for region in scatter_regions({"chr1": 4000, "chr2": 3000}, SIZE):
+        if region.is_window:
+            parts.append(tmp_path / f"{region.name}.vcf.gz")
+            build_cohort([a, b], CohortOptions(parts[-1], {}, "reference", region=region.spec))
+    gathered = tmp_path / "gathered.vcf.gz"
+    gather_cohort(parts, gathered, threads=2)
+    assert len(records(whole)) == 5
+    assert gathered.read_bytes() == whole.read_bytes()
+    assert Path(f"{gathered}.tbi").read_bytes() == Path(f"{whole}.tbi").read_bytes()
+
+
+def test_parquet_by_contig_gathers_to_the_same_files(tmp_path: Path) -> None:
+    from genopass.export.parquet import ParquetOptions, gather_contigs, vcf_to_parquet
+
+    vcf = sample_vcf(tmp_path, "a", [("chr1", 999, "A", "G", "0/1"), ("chr2", 5, "G", "A", "1/1")])
+    vcf_to_parquet([vcf], ParquetOptions(out=tmp_path / "whole"))
+    for contig in ("chr1", "chr2"):
+        vcf_to_parquet([vcf], ParquetOptions(out=tmp_path / contig, contigs=(contig,)))
+    gather_contigs([tmp_path / "chr1", tmp_path / "chr2"], tmp_path / "gathered")
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*.parquet")}
+
+    assert len(files(tmp_path / "whole")) == 4  # 2 tables x 2 contigs
+    assert files(tmp_path / "gathered") == files(tmp_path / "whole")

@@ -34,61 +34,177 @@ rule export_vcf:
 
 # 0/0 only where a sample was called: at its gVCF reference blocks, else as
 # export.missing_genotypes says; AC/AN/AF (and AC_Het/Hom/Hemi) recomputed from the genotypes.
-rule export_cohort:
-    input:
-        vcfs=get_exported_vcfs,
-        tbis=get_exported_tbis,
-        blocks=get_cohort_blocks,
-        accounting=rules.summarise_accounting.output[0],
-    output:
-        vcf=EXPORT / "vcf" / "cohort.vcf.gz",
-        tbi=EXPORT / "vcf" / "cohort.vcf.gz.tbi",
-    log:
-        LOGS / "export_cohort" / f"{DATASET}.log",
-    benchmark:
-        BENCHMARKS / "export_cohort" / f"{DATASET}.tsv"
-    conda:
-        "../../envs/genopass.yaml"
-    threads: 2
-    resources:
-        **rule_resources("export_cohort"),
-    params:
-        blocks=get_cohort_blocks_options,
-        missing=PLAN.export_settings.missing_genotypes,
-    shell:
-        "genopass cohort {input.vcfs:q} --out {output.vcf:q} {params.blocks}"
-        " --missing-genotypes {params.missing:q} --threads {threads} > {log:q} 2>&1"
+if PLAN.export_regions:
+
+    # Scatter by region (scatter.region_size): the cohort of each window (a work folder
+    # outside the export holds them), ...
+    rule export_cohort_region:
+        input:
+            vcfs=get_exported_vcfs,
+            tbis=get_exported_tbis,
+            blocks=get_cohort_blocks,
+            accounting=rules.summarise_accounting.output[0],
+        output:
+            vcf=OUTDIR / "export_regions" / DATASET / "cohort" / "{region}.vcf.gz",
+            tbi=OUTDIR / "export_regions" / DATASET / "cohort" / "{region}.vcf.gz.tbi",
+        log:
+            LOGS / "export_cohort_region" / DATASET / "{region}.log",
+        benchmark:
+            BENCHMARKS / "export_cohort_region" / DATASET / "{region}.tsv"
+        wildcard_constraints:
+            region=one_of([region.name for region in PLAN.export_regions]),
+        conda:
+            "../../envs/genopass.yaml"
+        threads: 1
+        resources:
+            **rule_resources("export_cohort_region", like="export_cohort"),
+        params:
+            blocks=get_cohort_blocks_options,
+            missing=PLAN.export_settings.missing_genotypes,
+            region=lambda wildcards: PLAN.region_spec(wildcards.region),
+        shell:
+            "genopass cohort {input.vcfs:q} --out {output.vcf:q} {params.blocks}"
+            " --missing-genotypes {params.missing:q} --region {params.region:q}"
+            " --threads {threads} > {log:q} 2>&1"
+
+    # ... concatenated in reference order: the bytes one export_cohort job writes.
+    rule export_cohort:
+        input:
+            vcfs=expand(
+                rules.export_cohort_region.output.vcf,
+                region=[region.name for region in PLAN.export_regions],
+            ),
+            tbis=expand(
+                rules.export_cohort_region.output.tbi,
+                region=[region.name for region in PLAN.export_regions],
+            ),
+        output:
+            vcf=EXPORT / "vcf" / "cohort.vcf.gz",
+            tbi=EXPORT / "vcf" / "cohort.vcf.gz.tbi",
+        log:
+            LOGS / "export_cohort" / f"{DATASET}.log",
+        benchmark:
+            BENCHMARKS / "export_cohort" / f"{DATASET}.tsv"
+        conda:
+            "../../envs/genopass.yaml"
+        threads: 2
+        resources:
+            **rule_resources("gather_cohort", like="check_vcf"),
+        shell:
+            "genopass cohort-gather {input.vcfs:q} --out {output.vcf:q} --threads {threads}"
+            " > {log:q} 2>&1"
+
+else:
+
+    rule export_cohort:
+        input:
+            vcfs=get_exported_vcfs,
+            tbis=get_exported_tbis,
+            blocks=get_cohort_blocks,
+            accounting=rules.summarise_accounting.output[0],
+        output:
+            vcf=EXPORT / "vcf" / "cohort.vcf.gz",
+            tbi=EXPORT / "vcf" / "cohort.vcf.gz.tbi",
+        log:
+            LOGS / "export_cohort" / f"{DATASET}.log",
+        benchmark:
+            BENCHMARKS / "export_cohort" / f"{DATASET}.tsv"
+        conda:
+            "../../envs/genopass.yaml"
+        threads: 2
+        resources:
+            **rule_resources("export_cohort"),
+        params:
+            blocks=get_cohort_blocks_options,
+            missing=PLAN.export_settings.missing_genotypes,
+        shell:
+            "genopass cohort {input.vcfs:q} --out {output.vcf:q} {params.blocks}"
+            " --missing-genotypes {params.missing:q} --threads {threads} > {log:q} 2>&1"
 
 
-rule export_parquet:
-    input:
-        vcf=rules.export_cohort.output.vcf,
-        tbi=rules.export_cohort.output.tbi,
-        fasta=REFERENCE,
-        fai=rules.samtools_faidx.output[0],
-        accounting=rules.summarise_accounting.output[0],
-    output:
-        variants=directory(EXPORT / "parquet" / "variants"),
-        genotypes=directory(EXPORT / "parquet" / "genotypes"),
-    log:
-        LOGS / "export_parquet" / f"{DATASET}.log",
-    benchmark:
-        BENCHMARKS / "export_parquet" / f"{DATASET}.tsv"
-    conda:
-        "../../envs/genopass.yaml"
-    threads: 2
-    resources:
-        **rule_resources("export_parquet"),
-    params:
-        out=EXPORT / "parquet",
-        reference_name=PLAN.reference_name,
-        info_keep=PLAN.info_keep_options,
-    shell:
-        "genopass parquet {input.vcf:q}"
-        " --reference {input.fasta:q} --reference-name {params.reference_name:q}"
-        " {params.info_keep}"
-        " --out {params.out:q} --threads {threads}"
-        " > {log:q} 2>&1"
+if PLAN.export_contigs:
+
+    # Scatter by contig (with the cohort's regions): one contig's tables per job, in a work
+    # folder outside the export, ...
+    rule export_parquet_contig:
+        input:
+            vcf=rules.export_cohort.output.vcf,
+            tbi=rules.export_cohort.output.tbi,
+            fasta=REFERENCE,
+            fai=rules.samtools_faidx.output[0],
+            accounting=rules.summarise_accounting.output[0],
+        output:
+            directory(
+                OUTDIR / "export_regions" / DATASET / "parquet" / "{export_contig}"
+            ),
+        log:
+            LOGS / "export_parquet_contig" / DATASET / "{export_contig}.log",
+        benchmark:
+            BENCHMARKS / "export_parquet_contig" / DATASET / "{export_contig}.tsv"
+        wildcard_constraints:
+            export_contig=one_of(PLAN.export_contigs),
+        conda:
+            "../../envs/genopass.yaml"
+        threads: 1
+        resources:
+            **rule_resources("export_parquet_contig", like="export_parquet"),
+        params:
+            reference_name=PLAN.reference_name,
+            info_keep=PLAN.info_keep_options,
+        shell:
+            "genopass parquet {input.vcf:q} --contig {wildcards.export_contig:q}"
+            " --reference {input.fasta:q} --reference-name {params.reference_name:q}"
+            " {params.info_keep} --out {output:q} --threads {threads} > {log:q} 2>&1"
+
+    # ... gathered into the export's folders: the files one export_parquet job writes.
+    rule export_parquet:
+        input:
+            expand(
+                rules.export_parquet_contig.output, export_contig=PLAN.export_contigs
+            ),
+        output:
+            variants=directory(EXPORT / "parquet" / "variants"),
+            genotypes=directory(EXPORT / "parquet" / "genotypes"),
+        log:
+            LOGS / "export_parquet" / f"{DATASET}.log",
+        conda:
+            "../../envs/genopass.yaml"
+        params:
+            out=EXPORT / "parquet",
+        shell:
+            "genopass parquet-gather {input:q} --out {params.out:q} > {log:q} 2>&1"
+
+else:
+
+    rule export_parquet:
+        input:
+            vcf=rules.export_cohort.output.vcf,
+            tbi=rules.export_cohort.output.tbi,
+            fasta=REFERENCE,
+            fai=rules.samtools_faidx.output[0],
+            accounting=rules.summarise_accounting.output[0],
+        output:
+            variants=directory(EXPORT / "parquet" / "variants"),
+            genotypes=directory(EXPORT / "parquet" / "genotypes"),
+        log:
+            LOGS / "export_parquet" / f"{DATASET}.log",
+        benchmark:
+            BENCHMARKS / "export_parquet" / f"{DATASET}.tsv"
+        conda:
+            "../../envs/genopass.yaml"
+        threads: 2
+        resources:
+            **rule_resources("export_parquet"),
+        params:
+            out=EXPORT / "parquet",
+            reference_name=PLAN.reference_name,
+            info_keep=PLAN.info_keep_options,
+        shell:
+            "genopass parquet {input.vcf:q}"
+            " --reference {input.fasta:q} --reference-name {params.reference_name:q}"
+            " {params.info_keep}"
+            " --out {params.out:q} --threads {threads}"
+            " > {log:q} 2>&1"
 
 
 # One row per exported sample: pseudonym, country, sex, consent, and the QC gate's inferred sex

@@ -85,6 +85,7 @@ class ParquetOptions:
     reference_name: str = "GRCh38"
     info_keep: tuple[str, ...] = ()  # INFO fields beside AC, AN, AF (export.info_keep)
     threads: int = 1
+    contigs: tuple[str, ...] = ()  # only these contigs (a scatter by contig); () every one
 
 
 @dataclass(frozen=True)
@@ -785,6 +786,8 @@ def vcf_to_parquet(vcfs: Sequence[Path], options: ParquetOptions) -> str:
         check_bgzf_complete(path)
     header = _read_header(source)
     contigs = _contigs(source.paths)
+    if options.contigs:
+        contigs = [contig for contig in contigs if contig in options.contigs]
     plan = plan_queries(header, options.info_keep)
     schemas = {
         "variants": variants_schema(header, options.info_keep),
@@ -839,6 +842,24 @@ def vcf_to_parquet(vcfs: Sequence[Path], options: ParquetOptions) -> str:
         f"wrote {totals['variants']} variants and {totals['genotypes']} genotype rows "
         f"({len(contigs)} contig{'' if len(contigs) == 1 else 's'}) to {out}"
     )
+
+
+def gather_contigs(folders: Sequence[Path], out: Path) -> str:
+    """Put the contig folders of several ``genopass parquet --contig`` runs (each a folder with
+    variants/ and genotypes/) into OUT/variants and OUT/genotypes, each table replaced at once:
+    the files are those one run over every contig writes (each contig's file is written from
+    that contig's records alone)."""
+    tables = ("variants", "genotypes")
+    moved = 0
+    with _table_folders(Path(out), tables) as tmp:
+        for folder in folders:
+            for table in tables:
+                for part in sorted((Path(folder) / table).glob("chrom=*")):
+                    if (tmp[table] / part.name).exists():
+                        raise UsageError(f"{part}: contig {part.name} comes from two runs")
+                    shutil.copytree(part, tmp[table] / part.name)
+                    moved += 1
+    return f"gathered {moved} contig folders of {len(folders)} runs into {out}"
 
 
 @contextlib.contextmanager

@@ -490,6 +490,12 @@ class Plan:
             return []
         return [region for region in self.regions if region.is_window]
 
+    @property
+    def export_contigs(self) -> list[str]:
+        """The contigs the Parquet tables are written by, one job each, when the cohort is
+        built by region (:attr:`export_regions`), in reference order; otherwise none."""
+        return list(dict.fromkeys(region.contig for region in self.export_regions))
+
     def region_spec(self, name: str) -> str:
         """The ``CONTIG:START-END`` of a region, by name."""
         return next(region.spec for region in self.regions if region.name == name)
