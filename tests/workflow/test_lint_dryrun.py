@@ -5,6 +5,7 @@ Two workspaces: a tiny one written here, and the demo made by ``genopass demo-da
 
 from __future__ import annotations
 
+import csv
 import gzip
 import os
 import re
@@ -284,21 +285,35 @@ def test_demo_dry_run(demo: Path) -> None:
     assert_export_is_clean(output, [line.split("\t")[0] for line in samples if line])
 
 
+def _fastq_units(demo: Path) -> list[dict[str, str]]:
+    """The FASTQ rows of the demo's units sheet."""
+    with (demo / "config" / "units.tsv").open() as sheet:
+        return [row for row in csv.DictReader(sheet, delimiter="\t") if row["fq1"]]
+
+
 def test_demo_dry_run_plans_the_reads_path(demo: Path) -> None:
-    """D-001 (two FASTQ units): checked, trimmed, aligned, merged, marked, called per contig."""
+    """Every FASTQ unit checked, trimmed and aligned; each reads sample merged, marked, called per
+    primary contig of the reference (counted from the demo's own sheet and FASTA, not the plan)."""
     counts = job_counts(snakemake(demo, "--dry-run"))
+    fastq_units = _fastq_units(demo)
+    reads_samples = {row["sample"] for row in fastq_units}
+    fasta = (demo / "resources" / "demo" / "GRCh38.demo.fa").read_text()
+    contigs = [line[1:].split()[0] for line in fasta.splitlines() if line.startswith(">")]
+    primary = [name for name in contigs if "_" not in name]  # chr21, chr22, chrX; not *_random
+    assert len(fastq_units) >= 2 and len(reads_samples) >= 2 and len(primary) >= 3
+    per_sample = len(reads_samples)
     expected = {
-        "check_fastq": 2,
-        "fastp_pe": 2,
+        "check_fastq": len(fastq_units),
+        "fastp_pe": len(fastq_units),
         "bwa_index": 1,
-        "bwa_mem": 2,
-        "samtools_merge": 1,
-        "samtools_markdup": 1,
-        "bcftools_call": 2,  # chr21, chr22
-        "bcftools_concat": 1,
-        "samtools_stats": 1,
-        "samtools_flagstat": 1,
-        "mosdepth": 1,
+        "bwa_mem": len(fastq_units),
+        "samtools_merge": per_sample,
+        "samtools_markdup": per_sample,
+        "bcftools_call": per_sample * len(primary),
+        "bcftools_concat": per_sample,
+        "samtools_stats": per_sample,
+        "samtools_flagstat": per_sample,
+        "mosdepth": per_sample,
         "write_autosomes": 1,
     }
     assert {rule: counts.get(rule) for rule in expected} == expected
@@ -310,6 +325,6 @@ def test_demo_dry_run_with_minimap2(demo: Path, tmp_path: Path) -> None:
     config.write_text(text.replace("aligner: bwa", "aligner: minimap2"))
     output = snakemake(demo, "--dry-run", "--printshellcmds", "--configfile", str(config))
     counts = job_counts(output)
-    assert counts["minimap2_sr"] == 2 and counts["minimap2_index"] == 1
+    assert counts["minimap2_sr"] == len(_fastq_units(demo)) and counts["minimap2_index"] == 1
     assert "bwa_mem" not in counts and "bwa_index" not in counts
     assert "minimap2 -ax sr" in output
