@@ -125,3 +125,11 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
         for rule, count in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.MULTILINE)
         if rule != "total"
     }
+
+
+def fasta_primary_contigs(fasta: Path) -> list[str]:
+    """Contig names of a FASTA's header lines, in order, without the unplaced/random ones (names
+    with '_'): the contigs a per-contig job runs on. Read from the FASTA, not from genopass."""
+    with open(fasta) as handle:
+        names = [line[1:].split()[0] for line in handle if line.startswith(">")]
+    return [name for name in names if "_" not in name]

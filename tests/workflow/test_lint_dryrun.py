@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pysam
 import pytest
-from helpers import job_counts, make_demo
+from helpers import fasta_primary_contigs, job_counts, make_demo
 
 from genopass.paths import REPO_ROOT
 
@@ -297,9 +297,7 @@ def test_demo_dry_run_plans_the_reads_path(demo: Path) -> None:
     counts = job_counts(snakemake(demo, "--dry-run"))
     fastq_units = _fastq_units(demo)
     reads_samples = {row["sample"] for row in fastq_units}
-    fasta = (demo / "resources" / "demo" / "GRCh38.demo.fa").read_text()
-    contigs = [line[1:].split()[0] for line in fasta.splitlines() if line.startswith(">")]
-    primary = [name for name in contigs if "_" not in name]  # chr21, chr22, chrX; not *_random
+    primary = fasta_primary_contigs(demo / "resources" / "demo" / "GRCh38.demo.fa")
     assert len(fastq_units) >= 2 and len(reads_samples) >= 2 and len(primary) >= 3
     per_sample = len(reads_samples)
     expected = {
