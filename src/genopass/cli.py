@@ -265,6 +265,17 @@ def harmonise_gather(
     click.echo(gather_regions(region_table, folder, options, about=region_table).summary())
 
 
+def parse_path_pairs(values: tuple[str, ...], key: str, option: str) -> dict[str, Path]:
+    """``KEY=PATH`` options -> {key: path}, order kept."""
+    mapping = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"{value!r}: write {key}=PATH", param_hint=option)
+        mapping[name] = Path(path)
+    return mapping
+
+
 def parse_sample_options(values: tuple[str, ...]) -> dict[str, str]:
     """``NAME`` or ``NAME=NEW`` options -> {vcf column: output name}, order kept."""
     mapping: dict[str, str] = {}
@@ -481,12 +492,7 @@ def cohort(
     """Merge per-sample export VCFs into the cohort VCF; 0/0 only where a sample was called."""
     from genopass.export.cohort import CohortOptions, build_cohort
 
-    mapping = {}
-    for value in blocks:
-        sample, sep, path = value.partition("=")
-        if not sep or not sample or not path:
-            raise click.BadParameter(f"{value!r}: write SAMPLE=PATH", param_hint="--blocks")
-        mapping[sample] = Path(path)
+    mapping = parse_path_pairs(blocks, "SAMPLE", "--blocks")
     options = CohortOptions(out, mapping, missing_genotypes, threads, region=region)
     click.echo(build_cohort(list(vcfs), options))
 
@@ -534,21 +540,30 @@ def samples_table(
     )
 
 
-@main.command()
-@click.argument("parquet_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--dataset", required=True, help="Dataset ID (export.dataset).")
-@click.option(
+frequencies_out_option = click.option(
     "--out",
     "out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
     help="Frequencies folder (receives <dataset>/GRCh38/).",
 )
+
+
+@main.command()
+@click.argument("parquet_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--dataset", required=True, help="Dataset ID (export.dataset).")
+@frequencies_out_option
 @click.option("--min-cell-count", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--samples-table", "samples_parquet", type=existing_file,
               help="Default: PARQUET_DIR/samples/samples.parquet.")  # fmt: skip
 @click.option("--summary", type=out_path, help="JSON of rows written/suppressed (for metadata).")
 @click.option("--source-reference", default="", help="Beacon sourceReference (a URL).")
+@click.option(
+    "--contig",
+    "contigs",
+    multiple=True,
+    help="Only this contig (repeatable; a scatter by contig, gathered by 'frequencies-gather').",
+)
 @threads_option
 @reports_errors
 def frequencies(
@@ -559,6 +574,7 @@ def frequencies(
     samples_parquet: Path | None,
     summary: Path | None,
     source_reference: str,
+    contigs: tuple[str, ...],
     threads: int,
 ) -> None:
     """Allele frequencies per country and sex (Beacon v2 layout), small cells suppressed."""
@@ -570,9 +586,31 @@ def frequencies(
         min_cell_count=min_cell_count,
         source_reference=source_reference,
         threads=threads,
+        contigs=contigs,
     )
     table = samples_parquet or parquet_dir / "samples" / "samples.parquet"
     click.echo(write_frequencies_step(parquet_dir, table, options, summary))
+
+
+@main.command("frequencies-gather")
+@click.option(
+    "--part",
+    "parts",
+    multiple=True,
+    required=True,
+    metavar="CONTIG=FOLDER",
+    help="A 'genopass frequencies --contig' run: FOLDER/frequencies and FOLDER/summary.json.",
+)
+@click.option("--dataset", required=True, help="Dataset ID (export.dataset).")
+@frequencies_out_option
+@click.option("--summary", type=out_path, required=True, help="The gathered summary JSON.")
+@reports_errors
+def frequencies_gather(parts: tuple[str, ...], dataset: str, out: Path, summary: Path) -> None:
+    """Gather per-contig frequency runs into one frequencies folder and summary."""
+    from genopass.export.frequencies import gather_frequencies
+
+    folders = parse_path_pairs(parts, "CONTIG", "--part")
+    click.echo(gather_frequencies(folders, out, summary, dataset))
 
 
 @main.command()

@@ -326,3 +326,43 @@ def test_parquet_by_contig_gathers_to_the_same_files(tmp_path: Path) -> None:
 
     assert len(files(tmp_path / "whole")) == 4  # 2 tables x 2 contigs
     assert files(tmp_path / "gathered") == files(tmp_path / "whole")
+
+
+def test_frequencies_by_contig_gather_to_the_same_files_and_summary(tmp_path: Path) -> None:
+    import json
+
+    from genopass.export.frequencies import (
+        FrequencyOptions,
+        gather_frequencies,
+        write_frequencies,
+    )
+    from genopass.export.parquet import ParquetOptions, vcf_to_parquet
+    from genopass.export.samples import SampleRecord
+
+    vcf = sample_vcf(tmp_path, "a", [("chr1", 999, "A", "G", "0/1"), ("chr2", 5, "G", "A", "1/1"),
+                                     ("chr2", 7, "C", "T", "0/1")])  # fmt: skip
+    vcf_to_parquet([vcf], ParquetOptions(out=tmp_path / "parquet"))
+    people = [SampleRecord("a", "SE", "female", (), "")]
+
+    def run(out: Path, contigs: tuple[str, ...] = ()) -> None:
+        options = FrequencyOptions(out / "frequencies", "d", min_cell_count=1, contigs=contigs)
+        summary = write_frequencies(tmp_path / "parquet", people, options)
+        (out / "summary.json").write_text(
+            json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n"
+        )
+
+    run(tmp_path / "whole")
+    for contig in ("chr1", "chr2"):
+        run(tmp_path / contig, (contig,))
+    parts = {"chr2": tmp_path / "chr2", "chr1": tmp_path / "chr1"}  # any order
+    gathered = tmp_path / "gathered"
+    gather_frequencies(parts, gathered / "frequencies", gathered / "summary.json", "d")
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+        }
+
+    whole = files(tmp_path / "whole")
+    assert len(whole) == 5  # 2 frequency files, individuals, JSON Lines, summary
+    assert files(gathered) == whole

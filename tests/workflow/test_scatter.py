@@ -1,7 +1,7 @@
 """Scatter by region on the demo: the same demo run unsplit and with a small
 ``scatter.region_size`` (every contig cut into several regions) gives the same export, byte for
 byte, and the same harmonised records and accounting; the split run really ran region jobs
-(harmonisation and cohort by region, Parquet by contig).
+(harmonisation and cohort by region, Parquet and frequencies by contig).
 
 The two runs are compared with each other, never with numbers (the demo changes); the regions
 and the samples that are scattered are worked out here from the .fai and units.tsv.
@@ -131,14 +131,20 @@ def test_the_split_run_ran_region_jobs(runs: dict) -> None:
     gathered = re.findall(r"^(?:local)?rule gather_harmonised:", text, flags=re.MULTILINE)
     assert len(gathered) == len(samples)
     # the cohort by window (the demo rejects non-primary contigs: no region "other"), the
-    # Parquet tables by contig
+    # Parquet tables and the frequencies by contig
     cohort = re.findall(r"^(?:local)?rule export_cohort_region:", text, flags=re.MULTILINE)
     assert len(cohort) == regions - 1
     parquet = re.findall(r"^(?:local)?rule export_parquet_contig:", text, flags=re.MULTILINE)
     assert len(parquet) == len(runs["lengths"])
+    frequencies = re.findall(
+        r"^(?:local)?rule export_frequencies_contig:", text, flags=re.MULTILINE
+    )
+    assert len(frequencies) == len(runs["lengths"])
     benchmarks = workdir / "results" / "benchmarks" / "harmonise_region"
     assert len(list(benchmarks.glob("*/*.tsv"))) == regions * len(samples)
     # the unsplit run: no region job, every sample harmonised whole
     unsplit = runs["unsplit"][1]
-    for rule in ("harmonise_region", "export_cohort_region", "export_parquet_contig"):
+    scattered = ("harmonise_region", "export_cohort_region", "export_parquet_contig",
+                 "export_frequencies_contig")  # fmt: skip
+    for rule in scattered:
         assert f"rule {rule}:" not in unsplit.stdout + unsplit.stderr  # nor localrule

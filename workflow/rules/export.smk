@@ -231,33 +231,94 @@ rule export_samples:
 
 # Per country and sex, small cells suppressed; the summary of the suppression is a work file
 # outside the export (metadata.json reports it).
-rule export_frequencies:
-    input:
-        variants=rules.export_parquet.output.variants,
-        genotypes=rules.export_parquet.output.genotypes,
-        samples=rules.export_samples.output[0],
-    output:
-        frequencies=directory(EXPORT / "frequencies"),
-        summary=OUTDIR / "export_summary" / f"{DATASET}.frequencies.json",
-    log:
-        LOGS / "export_frequencies" / f"{DATASET}.log",
-    benchmark:
-        BENCHMARKS / "export_frequencies" / f"{DATASET}.tsv"
-    conda:
-        "../../envs/genopass.yaml"
-    threads: 2
-    resources:
-        **rule_resources("export_frequencies"),
-    params:
-        parquet=EXPORT / "parquet",
-        dataset=DATASET,
-        min_cell_count=PLAN.export_settings.min_cell_count,
-        source_reference=PLAN.export_settings.source_reference_option,
-    shell:
-        "genopass frequencies {params.parquet:q} --samples-table {input.samples:q}"
-        " --dataset {params.dataset:q} --min-cell-count {params.min_cell_count}"
-        " {params.source_reference} --out {output.frequencies:q}"
-        " --summary {output.summary:q} --threads {threads} > {log:q} 2>&1"
+if PLAN.export_contigs:
+
+    # Scatter by contig: one contig's frequency files, JSON Lines and summary per job, ...
+    rule export_frequencies_contig:
+        input:
+            variants=rules.export_parquet.output.variants,
+            genotypes=rules.export_parquet.output.genotypes,
+            samples=rules.export_samples.output[0],
+        output:
+            directory(
+                OUTDIR / "export_regions" / DATASET / "frequencies" / "{export_contig}"
+            ),
+        log:
+            LOGS / "export_frequencies_contig" / DATASET / "{export_contig}.log",
+        benchmark:
+            BENCHMARKS / "export_frequencies_contig" / DATASET / "{export_contig}.tsv"
+        wildcard_constraints:
+            export_contig=one_of(PLAN.export_contigs),
+        conda:
+            "../../envs/genopass.yaml"
+        threads: 1
+        resources:
+            **rule_resources("export_frequencies_contig", like="export_frequencies"),
+        params:
+            parquet=EXPORT / "parquet",
+            dataset=DATASET,
+            min_cell_count=PLAN.export_settings.min_cell_count,
+            source_reference=PLAN.export_settings.source_reference_option,
+        shell:
+            "genopass frequencies {params.parquet:q} --samples-table {input.samples:q}"
+            " --dataset {params.dataset:q} --min-cell-count {params.min_cell_count}"
+            " {params.source_reference} --contig {wildcards.export_contig:q}"
+            " --out {output:q}/frequencies --summary {output:q}/summary.json"
+            " --threads {threads} > {log:q} 2>&1"
+
+    # ... gathered: the files and the summary one export_frequencies job writes.
+    rule export_frequencies:
+        input:
+            expand(
+                rules.export_frequencies_contig.output,
+                export_contig=PLAN.export_contigs,
+            ),
+        output:
+            frequencies=directory(EXPORT / "frequencies"),
+            summary=OUTDIR / "export_summary" / f"{DATASET}.frequencies.json",
+        log:
+            LOGS / "export_frequencies" / f"{DATASET}.log",
+        conda:
+            "../../envs/genopass.yaml"
+        params:
+            dataset=DATASET,
+            parts=lambda wildcards, input: " ".join(
+                f"--part {shlex.quote(f'{contig}={path}')}"
+                for contig, path in zip(PLAN.export_contigs, input)
+            ),
+        shell:
+            "genopass frequencies-gather {params.parts} --dataset {params.dataset:q}"
+            " --out {output.frequencies:q} --summary {output.summary:q} > {log:q} 2>&1"
+
+else:
+
+    rule export_frequencies:
+        input:
+            variants=rules.export_parquet.output.variants,
+            genotypes=rules.export_parquet.output.genotypes,
+            samples=rules.export_samples.output[0],
+        output:
+            frequencies=directory(EXPORT / "frequencies"),
+            summary=OUTDIR / "export_summary" / f"{DATASET}.frequencies.json",
+        log:
+            LOGS / "export_frequencies" / f"{DATASET}.log",
+        benchmark:
+            BENCHMARKS / "export_frequencies" / f"{DATASET}.tsv"
+        conda:
+            "../../envs/genopass.yaml"
+        threads: 2
+        resources:
+            **rule_resources("export_frequencies"),
+        params:
+            parquet=EXPORT / "parquet",
+            dataset=DATASET,
+            min_cell_count=PLAN.export_settings.min_cell_count,
+            source_reference=PLAN.export_settings.source_reference_option,
+        shell:
+            "genopass frequencies {params.parquet:q} --samples-table {input.samples:q}"
+            " --dataset {params.dataset:q} --min-cell-count {params.min_cell_count}"
+            " {params.source_reference} --out {output.frequencies:q}"
+            " --summary {output.summary:q} --threads {threads} > {log:q} 2>&1"
 
 
 rule export_metadata:

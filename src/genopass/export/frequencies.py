@@ -38,10 +38,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -92,6 +93,7 @@ class FrequencyOptions:
     source: str = ""  # Beacon frequencyInPopulations.source (default: "genopass <dataset>")
     source_reference: str = ""  # its sourceReference (default: urn:genopass:dataset:<dataset>)
     threads: int = 1
+    contigs: tuple[str, ...] = ()  # only these contigs (a scatter by contig); () every one
 
 
 @dataclass
@@ -342,6 +344,8 @@ def write_frequencies(
     parquet_dir = Path(parquet_dir)
     variants = _partitions(parquet_dir / "variants")
     genotypes = _partitions(parquet_dir / "genotypes")
+    if options.contigs:
+        variants = {c: files for c, files in variants.items() if c in options.contigs}
     members = pa.table(
         dict(zip(("sample", "population", "sex"), zip(*populations(records), strict=True),
                  strict=True))
@@ -471,6 +475,45 @@ def _value_counts(values: pa.ChunkedArray) -> tuple[list[str], list[int]]:
     if len(counts) == 0:
         return [], []
     return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+
+
+def gather_frequencies(
+    parts: Mapping[str, Path], out: Path, summary_path: Path, dataset: str, assembly: str = "GRCh38"
+) -> str:
+    """Gather the runs of ``genopass frequencies --contig`` (contig -> a folder holding its
+    ``frequencies/`` and ``summary.json``) into OUT and one summary: the files, the JSON Lines
+    in the order one run writes the contigs (their table folders' sorted names), the counts
+    summed, so that both are those one run over every contig writes."""
+    order = sorted(parts, key=lambda contig: f"chrom={quote(contig, safe='')}")
+    summary = FrequencySummary()
+    individuals: bytes | None = None
+    with atomic_directory(Path(out)) as tmp:
+        folder = tmp / dataset / assembly
+        folder.mkdir(parents=True)
+        with open(folder / JSONL_NAME, "wb") as jsonl:
+            for contig in order:
+                source = Path(parts[contig]) / "frequencies" / dataset / assembly
+                found = json.loads((Path(parts[contig]) / "summary.json").read_text())
+                written = (source / "individuals.parquet").read_bytes()
+                if individuals is not None and written != individuals:
+                    raise UsageError(f"{source}: another samples table than the other contigs'")
+                individuals = written
+                jsonl.write((source / JSONL_NAME).read_bytes())
+                for name in found["files"]:
+                    shutil.copyfile(source / Path(name).name, folder / Path(name).name)
+                summary.rows_computed += found["rows_computed"]
+                summary.rows_written += found["rows_written"]
+                summary.variants_written += found["variants_written"]
+                for reason, count in found["suppressed"].items():
+                    summary.suppressed[reason] += count
+                summary.files += found["files"]
+                summary.skipped_contigs += found["skipped_contigs"]
+        if individuals is None:
+            raise UsageError("genopass frequencies-gather: give at least one --part")
+        (folder / "individuals.parquet").write_bytes(individuals)
+    with atomic_output(summary_path) as tmp:
+        tmp.write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n")
+    return f"gathered {len(summary.files)} frequency files of {len(parts)} contigs into {out}"
 
 
 def write_frequencies_step(
