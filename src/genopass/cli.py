@@ -559,6 +559,12 @@ frequencies_out_option = click.option(
 @click.option("--summary", type=out_path, help="JSON of rows written/suppressed (for metadata).")
 @click.option("--source-reference", default="", help="Beacon sourceReference (a URL).")
 @click.option(
+    "--reference",
+    type=existing_file,
+    help="FASTA (+ .fai): GRCh38's PARs are counted diploid in males only on a chrX/chrY of "
+    "GRCh38's length (without it: on every chrX/chrY).",
+)
+@click.option(
     "--contig",
     "contigs",
     multiple=True,
@@ -574,11 +580,13 @@ def frequencies(
     samples_parquet: Path | None,
     summary: Path | None,
     source_reference: str,
+    reference: Path | None,
     contigs: tuple[str, ...],
     threads: int,
 ) -> None:
     """Allele frequencies per country and sex (Beacon v2 layout), small cells suppressed."""
     from genopass.export.frequencies import FrequencyOptions, write_frequencies_step
+    from genopass.inputs.reference import read_fai
 
     options = FrequencyOptions(
         out=out,
@@ -587,6 +595,7 @@ def frequencies(
         source_reference=source_reference,
         threads=threads,
         contigs=contigs,
+        contig_lengths=read_fai(reference) if reference else {},
     )
     table = samples_parquet or parquet_dir / "samples" / "samples.parquet"
     click.echo(write_frequencies_step(parquet_dir, table, options, summary))

@@ -175,3 +175,30 @@ def test_a_patch_without_ucsc_name_is_known_by_its_accession(aliases):
             49316,
             False,
         )
+
+
+def test_grch38_pars_sit_on_the_lengths_of_ncbis_assembly_report(shared_data):
+    """The chromosome lengths the PARs are tied to are GRCh38's (NCBI's report, column 9), and
+    each PAR lies inside its chromosome."""
+    from genopass.inputs.contigs import GRCH38_PARS
+
+    (report,) = (shared_data / "ncbi-assembly-reports").glob("GCF_000001405.39*assembly_report*")
+    lengths = {}
+    for line in report.read_text().splitlines():
+        if not line.startswith("#"):
+            fields = line.split("\t")
+            lengths[fields[0]] = int(fields[8])
+    for chromosome, (length, spans) in GRCH38_PARS.items():
+        assert length == lengths[chromosome]
+        assert all(1 <= begin < end <= length for begin, end in spans)
+
+
+def test_pars_only_on_a_chromosome_of_grch38s_length():
+    from genopass.inputs.contigs import GRCH38_PARS, pseudo_autosomal_regions
+
+    x_length, x_pars = GRCH38_PARS["X"]
+    assert pseudo_autosomal_regions("X", x_length) == x_pars
+    assert pseudo_autosomal_regions("X", None) == x_pars  # length unknown: a full chromosome
+    assert pseudo_autosomal_regions("X", 90_000) == ()  # the demo's short chrX
+    assert pseudo_autosomal_regions("Y", GRCH38_PARS["Y"][0]) == GRCH38_PARS["Y"][1]
+    assert pseudo_autosomal_regions("22", None) == ()

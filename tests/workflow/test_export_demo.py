@@ -375,10 +375,8 @@ def test_chrx_rows_count_each_male_once_on_the_demo_chrx_without_par(
     small-cell rule then keeps exactly the oracle's rows, and metadata.json's suppression counts
     are those of every contig.
 
-    Known failure (2026-12-01): genopass.export.frequencies applies GRCh38's PARs by position on
-    any chrX, so on the demo's chrX past 10,000 a male's 1/1 counts twice (measured: its chrX rows
-    equal +fixploidy with GRCh38's PARs exactly, and 843 of 1,178 differ from this oracle). The
-    fix belongs there: PARs only on a chrX of GRCh38's length, as genopass.qc.sex.x_pars."""
+    Before genopass frequencies read the reference's lengths, it applied GRCh38's PARs by
+    position on any chrX, and 843 of the demo's 1,178 chrX rows differed from this oracle."""
     rows = frequency_rows(export)
     for row in (r for r in rows if r["chrom"] == "chrX"):
         key = (row["chrom"], row["POS"] + 1, row["REF"], row["ALT"])

@@ -239,6 +239,8 @@ if PLAN.export_contigs:
             variants=rules.export_parquet.output.variants,
             genotypes=rules.export_parquet.output.genotypes,
             samples=rules.export_samples.output[0],
+            fasta=REFERENCE,
+            fai=rules.samtools_faidx.output[0],
         output:
             directory(
                 OUTDIR / "export_regions" / DATASET / "frequencies" / "{export_contig}"
@@ -262,7 +264,8 @@ if PLAN.export_contigs:
         shell:
             "genopass frequencies {params.parquet:q} --samples-table {input.samples:q}"
             " --dataset {params.dataset:q} --min-cell-count {params.min_cell_count}"
-            " {params.source_reference} --contig {wildcards.export_contig:q}"
+            " {params.source_reference} --reference {input.fasta:q}"
+            " --contig {wildcards.export_contig:q}"
             " --out {output:q}/frequencies --summary {output:q}/summary.json"
             " --threads {threads} > {log:q} 2>&1"
 
@@ -297,6 +300,8 @@ else:
             variants=rules.export_parquet.output.variants,
             genotypes=rules.export_parquet.output.genotypes,
             samples=rules.export_samples.output[0],
+            fasta=REFERENCE,
+            fai=rules.samtools_faidx.output[0],
         output:
             frequencies=directory(EXPORT / "frequencies"),
             summary=OUTDIR / "export_summary" / f"{DATASET}.frequencies.json",
@@ -317,7 +322,8 @@ else:
         shell:
             "genopass frequencies {params.parquet:q} --samples-table {input.samples:q}"
             " --dataset {params.dataset:q} --min-cell-count {params.min_cell_count}"
-            " {params.source_reference} --out {output.frequencies:q}"
+            " {params.source_reference} --reference {input.fasta:q}"
+            " --out {output.frequencies:q}"
             " --summary {output.summary:q} --threads {threads} > {log:q} 2>&1"
 
 

@@ -50,16 +50,12 @@ import pyarrow.parquet as pq
 from genopass import __version__
 from genopass.errors import InputError, UsageError
 from genopass.export.samples import SampleRecord
+from genopass.inputs.contigs import pseudo_autosomal_regions
 from genopass.io import atomic_directory, atomic_output
 
 log = logging.getLogger(__name__)
 
 POS_DIVIDER = 10_000_000
-# GRCh38 pseudo-autosomal regions, 1-based inclusive (chrY likewise; hard-masked in most sets).
-PAR = {
-    "X": ((10_001, 2_781_479), (155_701_383, 156_030_895)),
-    "Y": ((10_001, 2_781_479), (56_887_903, 57_217_415)),
-}
 FREQUENCY_SCHEMA = pa.schema(
     [
         ("POS", pa.int32()),
@@ -94,6 +90,9 @@ class FrequencyOptions:
     source_reference: str = ""  # its sourceReference (default: urn:genopass:dataset:<dataset>)
     threads: int = 1
     contigs: tuple[str, ...] = ()  # only these contigs (a scatter by contig); () every one
+    # the reference's contig lengths: GRCh38's PARs apply on a chrX/chrY of GRCh38's length only
+    # (unknown lengths: they apply)
+    contig_lengths: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -152,8 +151,7 @@ def _sql_list(paths: Sequence[Path]) -> str:
     return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
 
 
-def _par_sql(chromosome: str) -> str:
-    spans = PAR.get(chromosome, ())
+def _par_sql(spans: Sequence[tuple[int, int]]) -> str:
     return " OR ".join(f"(v.pos BETWEEN {a} AND {b})" for a, b in spans) or "FALSE"
 
 
@@ -169,12 +167,17 @@ def _ploidy_sql(chromosome: str, sex: str, par: str) -> str:
 
 
 def group_query(
-    chromosome: str, variants: Sequence[Path], genotypes: Sequence[Path], group: int, k: int
+    chromosome: str,
+    variants: Sequence[Path],
+    genotypes: Sequence[Path],
+    group: int,
+    k: int,
+    pars: Sequence[tuple[int, int]] = (),
 ) -> str:
     """The DuckDB query of one file group: every (variant, population) with its counts and
     the reason it is suppressed (NULL: kept), ordered as written."""
     lo, hi = group * POS_DIVIDER, (group + 1) * POS_DIVIDER  # POS0 in [lo, hi)
-    par = _par_sql(chromosome)
+    par = _par_sql(pars)
     ploidy = _ploidy_sql(chromosome, "m.sex", par)
     small = " OR ".join(
         f"({c} BETWEEN 1 AND {k - 1})" for c in ("AC", "AC_HET", "AC_HOM", "AC_HEMI", "(AN - AC)")
@@ -413,10 +416,11 @@ def _write_group(
     options: FrequencyOptions,
 ) -> None:  # fmt: skip
     k = options.min_cell_count
+    pars = pseudo_autosomal_regions(chromosome, options.contig_lengths.get(contig))
     if gfiles:
-        query = group_query(chromosome, vfiles, gfiles, group, k)
+        query = group_query(chromosome, vfiles, gfiles, group, k, pars)
     else:  # nobody carries anything on this contig: an empty genotypes relation
-        query = group_query(chromosome, vfiles, [], group, k).replace(
+        query = group_query(chromosome, vfiles, [], group, k, pars).replace(
             "read_parquet([])",
             "(SELECT NULL::VARCHAR AS sample, NULL::BIGINT AS pos, NULL::VARCHAR AS ref, "
             "NULL::VARCHAR AS alt, NULL::VARCHAR AS gt, NULL::TINYINT AS alt_count WHERE FALSE)",

@@ -35,6 +35,12 @@ SCAFFOLD = re.compile(
 
 
 NAME_COLUMNS = ("ucsc", "ensembl", "refseq", "genbank")
+# GRCh38's pseudo-autosomal regions (1-based, inclusive) by chromosome, with the length of the
+# chromosome they belong to (NCBI's GRCh38.p13 assembly report).
+GRCH38_PARS = {
+    "X": (156_040_895, ((10_001, 2_781_479), (155_701_383, 156_030_895))),
+    "Y": (57_227_415, ((10_001, 2_781_479), (56_887_903, 57_217_415))),
+}
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,17 @@ class AliasTable:
             (length,) = lengths
         every = self.builds
         return len(every) > 1 and self.builds_of(name, length) >= every
+
+
+def pseudo_autosomal_regions(chromosome: str, length: int | None) -> tuple[tuple[int, int], ...]:
+    """GRCh38's PARs of ``chromosome`` (``X`` or ``Y``) when the contig has GRCh38's length, or
+    when its length is not known (a full chromosome is then the likely case); none on a contig of
+    any other length (a slice or a synthetic contig, like the demo's chrX, whose coordinates are
+    not GRCh38's) nor on any other chromosome."""
+    known = GRCH38_PARS.get(chromosome)
+    if known is None or (length is not None and length != known[0]):
+        return ()
+    return known[1]
 
 
 def is_primary_name(ucsc_name: str) -> bool:

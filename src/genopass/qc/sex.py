@@ -19,12 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from genopass.inputs.contigs import pseudo_autosomal_regions
 from genopass.qc.alignment import ContigDepth
 
 FEMALE, MALE, UNKNOWN = "female", "male", "unknown"
-# GRCh38's chrX and its pseudo-autosomal regions (1-based, inclusive).
-GRCH38_X_LENGTH = 156_040_895
-GRCH38_X_PARS = ((10_001, 2_781_479), (155_701_383, 156_030_895))
 MATCH, MISMATCH = "match", "mismatch"
 MIN_X_SITES = 50
 MALE_MAX_HET = 0.15  # het / (het + hom) at or below: one X
@@ -37,12 +35,8 @@ FEMALE_MAX_Y_RATIO = 0.05
 
 def x_pars(length: int | None) -> tuple[tuple[int, int], ...]:
     """The pseudo-autosomal regions to leave out of a chrX of ``length`` (its ##contig or .fai
-    length): GRCh38's on GRCh38's chrX, and when the length is not known (a full chromosome is
-    then the likely case); none on a chrX of any other length (a slice or a synthetic contig,
-    like the demo's, whose coordinates are not GRCh38's: it has no PAR)."""
-    if length is None or length == GRCH38_X_LENGTH:
-        return GRCH38_X_PARS
-    return ()
+    length): :func:`genopass.inputs.contigs.pseudo_autosomal_regions` of ``X``."""
+    return pseudo_autosomal_regions("X", length)
 
 
 @dataclass(frozen=True)
