@@ -220,10 +220,14 @@ def run(
 
 
 def run_pipeline(
-    stages: Sequence[Command], *, about: Path | str, stdout: Path | None = None
+    stages: Sequence[Command],
+    *,
+    about: Path | str,
+    stdout: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Run ``stage1 | stage2 | ...`` into ``stdout``; return every stage's stderr."""
-    return run(stages, about=about, stdout=stdout).stderrs
+    return run(stages, about=about, stdout=stdout, env=env).stderrs
 
 
 def run_tool(

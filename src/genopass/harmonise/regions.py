@@ -57,7 +57,7 @@ from genopass.inputs.contigs import AliasTable, plan_contigs
 from genopass.inputs.plan import OTHER_REGION, Region, scatter_regions
 from genopass.inputs.reference import ensure_fai, read_fai
 from genopass.io import atomic_output, check_bgzf_complete
-from genopass.tools import require_tool, run_pipeline, run_tool
+from genopass.tools import AWK_ENV, awk, require_tool, run_pipeline, run_tool
 
 TABLE_COLUMNS = ("region", "contig", "start", "end", "first", "records")
 
@@ -162,9 +162,9 @@ def count_regions(
             if path.suffix == ".bcf"
             else ["bgzip", "-dc", str(path)]
         )
-        awk = ["awk", "-v", f"windows={windows}", "-v", f"size={region_size}", COUNT_AWK]
+        count = [awk(), "-v", f"windows={windows}", "-v", f"size={region_size}", COUNT_AWK]
         found = work / "runs.tsv"
-        run_pipeline([read, ["cut", "-f1,2"], awk], about=vcf, stdout=found)
+        run_pipeline([read, ["cut", "-f1,2"], count], about=vcf, stdout=found, env=AWK_ENV)
         runs = []
         for line in found.read_text().splitlines():
             contig, window, first, records = line.split("\t")
@@ -325,10 +325,11 @@ def _renumber(
     path: Path, final: Path, table: Path, index: str | None, threads: str, about: Path
 ) -> None:
     """Shift the source numbers of a region file into place (atomically, with its index)."""
-    awk = ["awk", "-v", f"table={table}", "-v", f"bed={int(index == 'bed')}", RENUMBER_AWK]
+    renumber = [awk(), "-v", f"table={table}", "-v", f"bed={int(index == 'bed')}", RENUMBER_AWK]
     shifted = path.with_name("file-numbers." + path.name)
     compress = ["bgzip", "-c", "--threads", threads]
-    run_pipeline([["bgzip", "-dc", str(path)], awk, compress], about=about, stdout=shifted)
+    stages = [["bgzip", "-dc", str(path)], renumber, compress]
+    run_pipeline(stages, about=about, stdout=shifted, env=AWK_ENV)
     if index is not None:
         pysam.tabix_index(str(shifted), preset=index, force=True)
     _publish(shifted, final, index=index is not None)
@@ -486,8 +487,8 @@ def _deduplicate(lines: list[str], duplicates: Path, work: Path) -> list[str]:
     seam_in.write_text("".join(line + "\n" for line in lines))
     found = work / "seam.duplicates"
     found.write_text("")
-    awk = ["awk", "-v", "gvcf=0", "-v", "wide=1", "-v", f"duplicates={found}", DEDUP_AWK]
-    kept = run_tool([*awk, str(seam_in)], about=seam_in)
+    dedup = [awk(), "-v", "gvcf=0", "-v", "wide=1", "-v", f"duplicates={found}", DEDUP_AWK]
+    kept = run_tool([*dedup, str(seam_in)], about=seam_in, env=AWK_ENV)
     with open(duplicates, "a") as handle:
         handle.write(found.read_text())
     return kept.splitlines()
