@@ -109,6 +109,11 @@ def read_tsv(path: Path | str, names: list[str], types: str, keep: list[str] | N
             include_columns=wanted,
         ),
     )
+    return _numpy_columns(table, wanted, kinds)
+
+
+def _numpy_columns(table, wanted: list[str], kinds: dict[str, str]) -> dict:
+    """An Arrow table's columns as numpy: ``q`` int64, ``s`` dictionary codes and values."""
     columns: dict = {}
     for name in wanted:
         column = table.column(name).combine_chunks()
@@ -119,6 +124,63 @@ def read_tsv(path: Path | str, names: list[str], types: str, keep: list[str] | N
             columns[f"{name}_code"] = encoded.indices.to_numpy()
             columns[name] = encoded.dictionary.to_numpy(zero_copy_only=False)
     return columns
+
+
+def iter_tsv(
+    path: Path | str,
+    names: list[str],
+    types: str,
+    keep: list[str] | None = None,
+    block_size: int = 1 << 20,
+) -> Iterator[dict]:
+    """:func:`read_tsv` in batches: the same columns, one dict of numpy arrays per
+    ``block_size`` bytes of the (uncompressed) file, cut at line ends, so that a table of any
+    length is read in memory bounded by the batch. String columns are dictionary codes per
+    batch (``<name>_code`` indexes that batch's ``<name>``). An empty file yields nothing.
+
+    Each batch is parsed by Arrow on its own: ``pyarrow.csv.open_csv`` reads up to 32 blocks
+    ahead of its consumer (a whole file of a few tens of MB), so its memory is not bounded.
+    """
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    kinds = dict(zip(names, types, strict=True))
+    wanted = keep or names
+    file = Path(path)
+    read_options = pacsv.ReadOptions(
+        column_names=names, block_size=max(1 << 16, block_size // 4), use_threads=False
+    )
+    parse_options = pacsv.ParseOptions(delimiter="\t", quote_char=False)
+    convert_options = pacsv.ConvertOptions(
+        column_types={n: pa.int64() if kinds[n] == "q" else pa.string() for n in wanted},
+        include_columns=wanted,
+    )
+
+    def parse(data: bytes) -> dict:
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=convert_options,
+        )
+        return _numpy_columns(table, wanted, kinds)
+
+    opener = gzip.open if file.suffix == ".gz" else open
+    with opener(file, "rb") as handle:
+        rest = b""
+        while data := handle.read(block_size):
+            data = rest + data if rest else data
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:  # a line longer than a batch: read on
+                rest = data
+                continue
+            rest = data[cut:]
+            yield parse(data[:cut] if cut < len(data) else data)
+            del data
+        if rest:
+            yield parse(rest)
 
 
 def _gzip_is_empty(path: Path) -> bool:

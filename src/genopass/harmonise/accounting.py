@@ -18,15 +18,17 @@ Nothing is derived by subtraction: the counts in the table are those of the file
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from genopass.errors import GenopassError
-from genopass.io import read_tsv
+from genopass.io import iter_tsv
 from genopass.reasons import DUPLICATE, REASONS, STEP_REASONS, reason_class
 from genopass.tools import PipelineError, run_tool
 
@@ -165,7 +167,7 @@ def measure(
     path: Path | str,
     work: Path,
     input_records: int,
-    output_numbers: np.ndarray,
+    output_numbers: OutputNumbers | np.ndarray,
     rejects: Path,
     blocks: Path,
     pieces: np.ndarray,
@@ -181,81 +183,230 @@ def measure(
     ``pieces[n]`` is the number of ALT alleles of source record ``n`` that entered
     normalisation (0 for records rejected or sent to the blocks file before it). Raises
     :class:`AccountingError` naming the first source numbers that break the identity.
+
+    Memory: two bytes per source number (where it was found; its records in the output and
+    among the duplicates, counted up to 255) besides ``pieces``; the files are read in batches.
     """
+    check_source_range(path, input_records)
     size = input_records + 1
-    where = np.zeros(size, dtype=np.uint8)
-    seen = np.zeros(size, dtype=np.int64)  # records per source number, output + duplicates
-    problems: list[str] = []
+    numbers = (
+        output_numbers
+        if isinstance(output_numbers, OutputNumbers)
+        else OutputNumbers.of(output_numbers)
+    )
+    # records per source number, output + duplicates, up to 255 (pieces are counted up to 255)
+    seen = numbers.take_counts(input_records)
+    output_records, bad_output = numbers.records, numbers.outside
+    where = (seen > 0).view(np.uint8)  # IN_OUTPUT == 1
+    bad_duplicates: list[int] = []
+    bad_rejects: list[int] = []
+    bad_blocks: list[int] = []
+    twice: list[np.ndarray] = []
 
-    def place(numbers: np.ndarray, flag: int, what: str) -> None:
-        bad = numbers[(numbers < 1) | (numbers > input_records)]
-        if len(bad):
+    def valid(batch: np.ndarray, bad: list[int]) -> np.ndarray:
+        inside = (batch >= 1) & (batch <= input_records)
+        if not inside.all():
+            if len(bad) <= MAX_SHOWN:
+                bad.extend(batch[~inside][: MAX_SHOWN + 1 - len(bad)].tolist())
+            batch = batch[inside]
+        return batch
+
+    rejected: Counter[tuple[str, str]] = Counter()
+    duplicate_records = 0
+    for rows in _query_rejects(rejects, work / "measure-rejects.tsv"):
+        is_duplicate = rows["reason"][rows["reason_code"]] == DUPLICATE
+        duplicates = rows["number"][is_duplicate]
+        duplicate_records += len(duplicates)
+        duplicates = valid(duplicates, bad_duplicates)
+        where[duplicates] |= IN_DUPLICATES
+        add_counts(seen, duplicates)
+        whole = valid(rows["number"][~is_duplicate], bad_rejects)
+        ordered = np.sort(whole)
+        twice.append(ordered[1:][ordered[1:] == ordered[:-1]])
+        twice.append(whole[(where[whole] & IN_REJECTS) != 0])
+        where[whole] |= IN_REJECTS
+        steps = len(rows["step"])
+        pairs = rows["reason_code"][~is_duplicate].astype(np.int64) * steps
+        pairs += rows["step_code"][~is_duplicate]
+        for pair, count in zip(*np.unique(pairs, return_counts=True), strict=True):
+            reason, step = divmod(int(pair), steps)
+            key = (str(rows["step"][step]), reason_class(str(rows["reason"][reason])))
+            rejected[key] += int(count)
+    block_bases_out = 0
+    for intervals in iter_tsv(blocks, ["chrom", "start", "end", "number"], "sqqq", BLOCK_COLUMNS):
+        where[valid(intervals["number"], bad_blocks)] |= IN_BLOCKS
+        block_bases_out += int(np.sum(intervals["end"] - intervals["start"]))
+
+    def outside(bad: list[int], what: str) -> None:
+        if bad:
             problems.append(
-                f"{what} have source numbers outside 1..{input_records} ({_shown(bad.tolist())})"
+                f"{what} have source numbers outside 1..{input_records} ({_shown(bad)})"
             )
-            numbers = numbers[(numbers >= 1) & (numbers <= input_records)]
-        where[numbers] |= flag
-        if flag in (IN_OUTPUT, IN_DUPLICATES):
-            seen[:] += np.bincount(numbers, minlength=size)
 
-    output_records = len(output_numbers)
-    place(output_numbers, IN_OUTPUT, "output records")
-    rows = _query_rejects(rejects, work / "measure-rejects.tsv")
-    is_duplicate = rows["reason"][rows["reason_code"]] == DUPLICATE
-    duplicate_numbers = rows["number"][is_duplicate]
-    place(duplicate_numbers, IN_DUPLICATES, "duplicate rejects")
-    whole = rows["number"][~is_duplicate]
-    twice = np.nonzero(np.bincount(whole[(whole >= 1) & (whole <= input_records)]) > 1)[0]
-    if len(twice):
-        problems.append(f"source records rejected twice ({_shown(twice.tolist())})")
-    place(whole, IN_REJECTS, "rejects")
-    intervals = read_tsv(blocks, ["chrom", "start", "end", "number"], "sqqq", BLOCK_COLUMNS)
-    place(intervals["number"], IN_BLOCKS, "reference blocks")
-    block_bases_out = int(np.sum(intervals["end"] - intervals["start"]))
+    problems: list[str] = []
+    outside(bad_output, "output records")
+    outside(bad_duplicates, "duplicate rejects")
+    found_twice = np.unique(np.concatenate(twice)) if twice else np.zeros(0, dtype=np.int64)
+    if len(found_twice):
+        problems.append(f"source records rejected twice ({_shown(found_twice.tolist())})")
+    del twice, found_twice
+    outside(bad_rejects, "rejects")
+    outside(bad_blocks, "reference blocks")
 
-    state = where[1:]
-    rejected_or_block = (state & IN_REJECTS).astype(bool) & (state != IN_REJECTS)
-    rejected_or_block |= (state & IN_BLOCKS).astype(bool) & (state != IN_BLOCKS)
-    in_output = (state & (IN_OUTPUT | IN_DUPLICATES)).astype(bool)
-    short = in_output & (np.minimum(seen[1:], 255) != pieces[1:size])
-    missing = np.nonzero(state == 0)[0] + 1
-    if len(missing):
-        problems.append(f"{len(missing)} source records are nowhere ({_shown(missing.tolist())})")
-    crossed = np.nonzero(rejected_or_block)[0] + 1
-    if len(crossed):
+    missing, crossed, lost = _Found(), _Found(), _Found()
+    output_sources = reference_blocks = only_duplicates = 0
+    for first in range(1, size, CHUNK):  # in chunks: the temporary arrays stay small
+        last = min(first + CHUNK, size)
+        state = where[first:last]
+        rejected_or_block = ((state & IN_REJECTS) != 0) & (state != IN_REJECTS)
+        rejected_or_block |= ((state & IN_BLOCKS) != 0) & (state != IN_BLOCKS)
+        in_output = (state & (IN_OUTPUT | IN_DUPLICATES)) != 0
+        short = in_output & (seen[first:last] != pieces[first:last])
+        missing.add(np.flatnonzero(state == 0) + first)
+        crossed.add(np.flatnonzero(rejected_or_block) + first)
+        lost.add(np.flatnonzero(short) + first)
+        output_sources += int(np.count_nonzero(state & IN_OUTPUT))
+        reference_blocks += int(np.count_nonzero(state & IN_BLOCKS))
+        only_duplicates += int(np.count_nonzero((state & (IN_OUTPUT | IN_DUPLICATES)) == 4))
+    if missing.count:
+        problems.append(f"{missing.count} source records are nowhere ({_shown(missing.first)})")
+    if crossed.count:
         problems.append(
-            f"{len(crossed)} source records are in more than one of output, rejects and blocks "
-            f"({_shown(crossed.tolist())})"
+            f"{crossed.count} source records are in more than one of output, rejects and "
+            f"blocks ({_shown(crossed.first)})"
         )
-    lost = np.nonzero(short)[0] + 1
-    if len(lost):
-        shown = [f"{n} ({seen[n]} of {pieces[n]} alleles)" for n in lost[:MAX_SHOWN].tolist()]
+    if lost.count:
+        shown = [
+            f"{n} ({_counted(seen[n])} of {pieces[n]} alleles)" for n in lost.first[:MAX_SHOWN]
+        ]
         problems.append(f"source records lost alleles in splitting: {_shown(shown)}")
+    del where, seen
     if problems:
         raise AccountingError(f"{path}: accounting does not add up: " + "; ".join(problems))
 
-    rejected: Counter[tuple[str, str]] = Counter()
-    codes = rows["reason_code"][~is_duplicate], rows["step_code"][~is_duplicate]
-    for reason, step in zip(*codes, strict=True):
-        rejected[(str(rows["step"][step]), reason_class(str(rows["reason"][reason])))] += 1
-    only_duplicates = np.unique(duplicate_numbers)
-    only_duplicates = only_duplicates[(where[only_duplicates] & IN_OUTPUT) == 0]
-    if len(only_duplicates):
-        rejected[("harmonise", DUPLICATE)] = len(only_duplicates)
+    if only_duplicates:
+        rejected[("harmonise", DUPLICATE)] = only_duplicates
     return Accounting(
         samples=samples,
         source_build=source_build,
         input_records=input_records,
         output_records=output_records,
-        output_source_records=int(np.count_nonzero(state & IN_OUTPUT)),
+        output_source_records=output_sources,
         rejected=dict(sorted(rejected.items())),
-        duplicate_records=len(duplicate_numbers),
-        reference_blocks=int(np.count_nonzero(state & IN_BLOCKS)),
+        duplicate_records=duplicate_records,
+        reference_blocks=reference_blocks,
         swapped=dict(swapped),
         lifted_records=lifted_records,
         block_bases_in=block_bases_in,
         block_bases_out=block_bases_out,
     )
+
+
+CHUNK = 1 << 20  # source numbers checked at a time
+SATURATED = 255  # per-number counters are uint8: 255 means 255 or more
+MAX_SOURCE_RECORDS = (1 << 32) - 1
+
+
+def check_source_range(path: Path | str, records: int) -> None:
+    """Refuse inputs whose source numbers would not fit 32 bits (the accounting's limit)."""
+    if records > MAX_SOURCE_RECORDS:
+        raise AccountingError(
+            f"{path}: {records} records; the accounting counts at most {MAX_SOURCE_RECORDS} "
+            f"records in one file: split the input into files of fewer records (by contig)"
+        )
+
+
+def add_counts(counts: np.ndarray, numbers: np.ndarray) -> None:
+    """``counts[n] += (occurrences of n in numbers)`` for uint8 ``counts``, stopping at 255;
+    temporary memory in proportion to ``numbers`` (a batch), not to ``counts``."""
+    if not len(numbers):
+        return
+    low, high = int(numbers.min()), int(numbers.max())
+    if high - low < 2 * len(numbers) + 1024:  # a run of numbers (files in input order)
+        span = counts[low : high + 1]
+        added = np.bincount(numbers - low, minlength=high - low + 1)
+        added += span
+        np.minimum(added, SATURATED, out=added)
+        span[:] = added
+        return
+    ordered = np.sort(numbers)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    unique = ordered[starts]
+    added = np.diff(np.append(starts, len(ordered)))
+    added += counts[unique]
+    counts[unique] = np.minimum(added, SATURATED)
+
+
+def _counted(count: int) -> str:
+    return f"{SATURATED}+" if count >= SATURATED else str(count)
+
+
+class _Found:
+    """How many numbers were found, and the first few (in order)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: list[int] = []
+
+    def add(self, numbers: np.ndarray) -> None:
+        self.count += len(numbers)
+        if len(self.first) <= MAX_SHOWN:
+            self.first.extend(numbers[: MAX_SHOWN + 1 - len(self.first)].tolist())
+
+
+class OutputNumbers:
+    """The source numbers of an output file's records, as the file holds them (a table that
+    ``bcftools query`` wrote, read in batches), counted per source number on demand."""
+
+    def __init__(self, table: Path | None = None, about: Path | str = "", numbers=None) -> None:
+        self.table, self.about, self.numbers = table, about, numbers
+        self._counts: tuple[int, np.ndarray] | None = None
+        self.records = 0
+        self.outside: list[int] = []  # the first numbers outside 1..size, in file order
+
+    @classmethod
+    def of(cls, numbers: np.ndarray) -> OutputNumbers:
+        """From an array held in memory (tests, small files)."""
+        return cls(numbers=np.asarray(numbers, dtype=np.int64))
+
+    def _batches(self) -> Iterator[np.ndarray]:
+        if self.numbers is not None:
+            yield self.numbers
+            return
+        try:
+            for batch in iter_tsv(self.table, ["number"], "q"):
+                yield batch["number"]
+        except (ValueError, OSError) as exc:  # Arrow: a record without a number ('.')
+            raise AccountingError(f"{self.about}: a record has no source number ({exc})") from None
+
+    def counts(self, size: int) -> np.ndarray:
+        """Records per source number 0..``size`` (uint8, 255 meaning 255 or more); numbers
+        outside 1..``size`` are left out and the first of them kept in :attr:`outside`."""
+        if self._counts is not None and self._counts[0] == size:
+            return self._counts[1]
+        check_source_range(self.about, size)
+        counts = np.zeros(size + 1, dtype=np.uint8)
+        records, outside = 0, []
+        for batch in self._batches():
+            records += len(batch)
+            inside = (batch >= 1) & (batch <= size)
+            if not inside.all():
+                if len(outside) <= MAX_SHOWN:
+                    outside.extend(batch[~inside][: MAX_SHOWN + 1 - len(outside)].tolist())
+                batch = batch[inside]
+            add_counts(counts, batch)
+        self.records, self.outside = records, outside
+        self._counts = (size, counts)
+        return counts
+
+    def take_counts(self, size: int) -> np.ndarray:
+        """:meth:`counts`, handed over: the caller may change it (it is not kept here)."""
+        counts = self.counts(size)
+        self._counts = None
+        return counts
+
+    def __len__(self) -> int:
+        return self.records
 
 
 BLOCK_COLUMNS = ["start", "end", "number"]
@@ -276,19 +427,19 @@ def _query(vcf: Path, fmt: str, out: Path) -> None:
         ) from None
 
 
-def output_numbers(vcf: Path, work: Path) -> np.ndarray:
-    """The source number of every record of ``vcf``, read back from the file by bcftools."""
-    out = work / "output-numbers.tsv"
+def output_numbers(vcf: Path, work: Path) -> OutputNumbers:
+    """The source number of every record of ``vcf``, read back from the file by bcftools
+    (into a table of the work folder, counted per source number when asked)."""
+    fd, name = tempfile.mkstemp(prefix="output-numbers.", suffix=".tsv", dir=work)
+    os.close(fd)
+    out = Path(name)
     _query(vcf, "%INFO/GENOPASS_SOURCE\n", out)
-    try:
-        return read_tsv(out, ["number"], "q")["number"]
-    except (ValueError, OSError) as exc:  # Arrow: a record without a number ('.')
-        raise AccountingError(f"{vcf}: a record has no source number ({exc})") from None
+    return OutputNumbers(out, vcf)
 
 
-def _query_rejects(vcf: Path, out: Path) -> dict[str, np.ndarray]:
+def _query_rejects(vcf: Path, out: Path) -> Iterator[dict[str, np.ndarray]]:
     _query(vcf, "%INFO/GENOPASS_SOURCE\t%INFO/GENOPASS_REJECT\t%INFO/GENOPASS_STEP\n", out)
     try:
-        return read_tsv(out, ["number", "reason", "step"], "qss")
+        yield from iter_tsv(out, ["number", "reason", "step"], "qss")
     except (ValueError, OSError) as exc:
         raise AccountingError(f"{vcf}: a reject has no source number ({exc})") from None

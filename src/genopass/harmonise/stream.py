@@ -67,13 +67,14 @@ from genopass.harmonise.accounting import (
     STEP_INFO,
     Accounting,
     AccountingError,
+    OutputNumbers,
     measure,
     output_numbers,
 )
 from genopass.harmonise.header import kept_definitions, scrub_paths, standard_header
 from genopass.inputs.contigs import AliasTable, ContigDecision, is_primary_name, plan_contigs
 from genopass.inputs.reference import ensure_fai, read_fai
-from genopass.io import atomic_output, check_bgzf_complete, read_tsv
+from genopass.io import atomic_output, check_bgzf_complete, iter_tsv
 from genopass.tools import (
     AWK_ENV,
     PipelineError,
@@ -426,7 +427,7 @@ Rejects = Iterable[Reject]  # a RejectFile or a list of rejects
 class Exclusions:
     """What norm kept out of the stream, found from the output file and the triage's sites."""
 
-    pieces: np.ndarray  # per source number: ALT alleles that entered norm (uint8)
+    pieces: np.ndarray  # per source number: ALT alleles that entered norm (uint8, up to 255)
     excluded: list[tuple[int, str, int, int]]  # (number, contig, POS, rank at POS)
     entered: int  # source records that entered norm
 
@@ -512,7 +513,7 @@ class HarmoniseJob:
         log.info("%s: %s", self.vcf, accounting.summary())
         return accounting
 
-    def index_and_read_numbers(self, output: Path) -> np.ndarray:
+    def index_and_read_numbers(self, output: Path) -> OutputNumbers:
         """Index the output and read the source number of each of its records back from it,
         both at once (two readers of the finished file on two cores)."""
         with ThreadPoolExecutor(1) as pool:
@@ -608,15 +609,18 @@ class HarmoniseJob:
         subset = list(self.samples) if self.needs_subset else None
         source = self.source
         try:
-            try:
-                result = lift_vcf(
-                    self.vcf, source.indexed_path, source.header_text, subset, lifter, folder
-                )
-            except UndeclaredTagError as error:
-                source = declare_undefined_tags(source, folder, str(error))
-                result = lift_vcf(
-                    self.vcf, source.indexed_path, source.header_text, subset, lifter, folder
-                )
+            declared: set[str] = set()
+            while True:  # a run can stop at the first undeclared tag: declare, run again
+                try:
+                    result = lift_vcf(
+                        self.vcf, source.indexed_path, source.header_text, subset, lifter, folder
+                    )
+                    break
+                except UndeclaredTagError as error:
+                    if str(error) in declared:
+                        raise InputError(f"{self.vcf}: {error}") from None
+                    declared.add(str(error))
+                    source = declare_undefined_tags(source, folder, str(error))
         finally:
             lifter.close()
         if result.input_records != self.original.records:
@@ -671,19 +675,29 @@ class HarmoniseJob:
         return is_gvcf(self.original.header_text)
 
     def stream(self, plan: list[ContigDecision]) -> StreamResult:
-        """Run the stream; declare tags the header lacks and run again if records use any."""
-        try:
-            result, stderrs = self._run_stream(plan)
-        except PipelineError as error:
-            if not any(UNDEFINED_TAG.search(err) for err in error.stderrs):
-                raise
-            stderrs = error.stderrs
-        else:
-            if not any(UNDEFINED_TAG.search(err) for err in stderrs):
-                return result
-        self.source = declare_undefined_tags(self.source, self.work, "\n".join(stderrs))
-        result, _ = self._run_stream(plan)
-        return result
+        """Run the stream; declare tags the header lacks and run again while records use any.
+
+        A run can stop at the first undeclared tag (a sample subset does), so each run may name
+        new ones: one more run per round, each round declaring at least one more tag."""
+        declared: set[tuple[str, str]] = set()
+        while True:
+            failed = None
+            try:
+                result, stderrs = self._run_stream(plan)
+            except PipelineError as error:
+                if not any(UNDEFINED_TAG.search(err) for err in error.stderrs):
+                    raise
+                failed, stderrs = error, error.stderrs
+            else:
+                if not any(UNDEFINED_TAG.search(err) for err in stderrs):
+                    return result
+            named = {m.groups() for err in stderrs for m in UNDEFINED_TAG.finditer(err)}
+            if named <= declared:  # all declared already: the header is not what stops it
+                if failed is None:
+                    return result
+                raise InputError(f"{self.vcf}: {failed}") from None
+            declared |= named
+            self.source = declare_undefined_tags(self.source, self.work, "\n".join(stderrs))
 
     def read_stage(self) -> list[str]:
         """The input as VCF text: decompressed only, unless samples are to be left out or the
@@ -794,10 +808,12 @@ class HarmoniseJob:
             RejectFile(side["duplicates"], "harmonise", reasons.DUPLICATE),
             RejectFile(side["pos0_duplicates"], "harmonise", reasons.DUPLICATE),
         ]
-        blocks = read_tsv(
-            side["blocks"], ["chrom", "start", "end", "number"], "sqqq", ["start", "end"]
+        block_bases = sum(
+            int(np.sum(batch["end"] - batch["start"]))
+            for batch in iter_tsv(
+                side["blocks"], ["chrom", "start", "end", "number"], "sqqq", ["start", "end"]
+            )
         )
-        block_bases = int(np.sum(blocks["end"] - blocks["start"])) if len(blocks["end"]) else 0
         result = StreamResult(
             body=body,
             records_read=records_read,
@@ -1038,7 +1054,7 @@ class HarmoniseJob:
 
     def measure(
         self,
-        numbers: np.ndarray,
+        numbers: OutputNumbers,
         rejects: Path,
         blocks: Path,
         stream: StreamResult,
@@ -1078,7 +1094,7 @@ class HarmoniseJob:
         return [] if self.lift is None else [RejectFile(self.lift.rejects, "liftover")]
 
 
-def _excluded_records(stream: StreamResult, output: np.ndarray) -> Exclusions:
+def _excluded_records(stream: StreamResult, output: OutputNumbers) -> Exclusions:
     """Source records that entered norm and are neither in the output nor among the duplicates:
     the records norm kept out, as (number, contig, POS, rank).
 
@@ -1086,34 +1102,57 @@ def _excluded_records(stream: StreamResult, output: np.ndarray) -> Exclusions:
     entering norm: 0 for records it rejected or sent to the blocks file); ``output`` holds the
     source number of every record of the output file. The rank is the record's place among all
     the input's records at that contig and POS, so that it can be read again through the index.
+    The sites are read in batches; per source number this keeps a byte (``pieces``) and, while it
+    runs, two more (the output's counts, kept for the accounting, and ``came_out``).
     """
     size = stream.size
-    table = read_tsv(stream.sites, SITE_COLUMNS, "qsqq", ["number", "pos", "alleles"])
-    numbers, alleles, positions = table["number"], table["alleles"], table["pos"]
-    pieces = np.zeros(size + 1, dtype=np.uint8)
-    pieces[numbers] = np.minimum(alleles, 255)
-    came_out = np.zeros(size + 1, dtype=bool)
-    came_out[output[(output >= 1) & (output <= size)]] = True
+    came_out = output.counts(size) > 0
     with open(stream.duplicates) as handle:
         for line in handle:
             found = SOURCE_ITEM.search(line)
             if found:
                 came_out[int(found.group(1))] = True
-    entered = (alleles > 0) & (positions != 0)  # POS 0 records went around norm
-    rows = np.nonzero(entered & ~came_out[numbers])[0]
+    pieces = np.zeros(size + 1, dtype=np.uint8)
+    entered, rows, row = 0, [], 0
+    for batch in iter_tsv(stream.sites, SITE_COLUMNS, "qsqq", ["number", "pos", "alleles"]):
+        numbers, alleles = batch["number"], batch["alleles"]
+        pieces[numbers] = np.minimum(alleles, 255)
+        went_in = (alleles > 0) & (batch["pos"] != 0)  # POS 0 records went around norm
+        entered += int(np.count_nonzero(went_in))
+        rows.append(np.flatnonzero(went_in & ~came_out[numbers]) + row)
+        row += len(numbers)
+    del came_out
+    kept_out = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    excluded = _ranked(stream.sites, kept_out) if len(kept_out) else []
+    return Exclusions(pieces, excluded, entered)
+
+
+def _ranked(sites: Path, wanted: np.ndarray) -> list[tuple[int, str, int, int]]:
+    """(number, contig, POS, rank at POS) of the rows ``wanted`` (sorted) of the sites file;
+    the rank counts the rows just before it at the same contig and POS (across batches)."""
     excluded = []
-    if len(rows):  # the contig names only where they are needed
-        table = read_tsv(stream.sites, SITE_COLUMNS, "qsqq", ["chrom"])
-        names, chroms = table["chrom"], table["chrom_code"]
-    for row in rows.tolist():
-        rank = 0
-        while row - rank > 0 and (
-            positions[row - rank - 1] == positions[row] and chroms[row - rank - 1] == chroms[row]
-        ):
-            rank += 1
-        chrom = str(names[chroms[row]])
-        excluded.append((int(numbers[row]), chrom, int(positions[row]), rank))
-    return Exclusions(pieces, excluded, int(np.count_nonzero(entered)))
+    codes: dict[str, int] = {}  # contig name -> a code for the whole file
+    names: list[str] = []
+    previous = (-1, -1, 0)  # contig code, POS and run start of the row before the batch
+    row = 0
+    for batch in iter_tsv(sites, SITE_COLUMNS, "qsqq", ["number", "chrom", "pos"]):
+        table = np.array([codes.setdefault(str(n), len(codes)) for n in batch["chrom"]], int)
+        names.extend(list(codes)[len(names) :])
+        chroms, positions = table[batch["chrom_code"]], batch["pos"]
+        count = len(positions)
+        starts = np.ones(count, dtype=bool)  # rows that start a run of one contig and POS
+        starts[1:] = (positions[1:] != positions[:-1]) | (chroms[1:] != chroms[:-1])
+        starts[0] = (chroms[0], positions[0]) != previous[:2]
+        run = np.maximum.accumulate(np.where(starts, np.arange(count) + row, -1))
+        run[run < 0] = previous[2]
+        for at in (wanted[(wanted >= row) & (wanted < row + count)] - row).tolist():
+            rank = row + at - int(run[at])
+            number, chrom = int(batch["number"][at]), names[chroms[at]]
+            excluded.append((number, chrom, int(positions[at]), rank))
+        last = int(run[-1])
+        previous = (int(chroms[-1]), int(positions[-1]), last)
+        row += count
+    return excluded
 
 
 def _with_info(line: str, item: str) -> str:
@@ -1237,9 +1276,11 @@ def declare_undefined_tags(source: SourceInfo, work: Path, stderr: str) -> Sourc
         else f'##{kind}=<ID={tag},Number=.,Type=String,Description="{note}">'
         for kind, tag in tags
     ]
-    header_file = work / "declared-header.vcf"
+    # a new name each round: the copy of the round before is this one's input
+    round_number = len(list(work.glob("declared-*.vcf.gz"))) + 1
+    header_file = work / f"declared-header-{round_number}.vcf"
     header_file.write_text("\n".join(lines[:-1] + added + lines[-1:]) + "\n")
-    fixed = work / "declared.vcf.gz"
+    fixed = work / f"declared-{round_number}.vcf.gz"
     run_tool(
         ["bcftools", "reheader", "-h", header_file, "-o", fixed, source.indexed_path],
         about=source.path,
