@@ -629,6 +629,14 @@ def frequencies_gather(parts: tuple[str, ...], dataset: str, out: Path, summary:
 @click.option("--reference-name", default="GRCh38", show_default=True)
 @click.option("--frequencies-summary", type=existing_file, help="genopass frequencies --summary.")
 @click.option("--qc-summary", type=existing_file, help="QC summary TSV (reasons per sample).")
+@click.option(
+    "--input-check",
+    "input_checks",
+    multiple=True,
+    type=existing_file,
+    help="Findings of the input check ('genopass validate --findings') of an input VCF; their "
+    "warning counts go to metadata.json (input_check). Repeatable: one per input file.",
+)
 @param_option
 @click.option("--out", "out", type=out_path, help="Default: EXPORT_DIR/metadata.json.")
 @reports_errors
@@ -639,6 +647,7 @@ def metadata(
     reference_name: str,
     frequencies_summary: Path | None,
     qc_summary: Path | None,
+    input_checks: tuple[Path, ...],
     params: tuple[str, ...],
     out: Path | None,
 ) -> None:
@@ -653,6 +662,7 @@ def metadata(
         frequencies_summary=frequencies_summary,
         qc_summary=qc_summary,
         parameters=parse_parameters(params),
+        input_checks=input_checks,
     )
     click.echo(write_metadata(export_dir, options))
 
@@ -1062,6 +1072,12 @@ def qc_report_content(
     "record of one VCF (the input of 'genopass harmonise --malformed'); those records "
     "are then rejected, not an error; only a refused file exits 1.",
 )
+@click.option(
+    "--findings",
+    type=out_path,
+    help="Also write the findings as JSON (what --json prints) to this file; the human lines "
+    "stay on stdout (the workflow's input check: metadata.json counts its warnings).",
+)
 @click.option("--describe", is_flag=True, help="Print the GDI validator description and exit.")
 @click.option(
     "--gdi",
@@ -1087,6 +1103,7 @@ def validate(
     as_json: bool,
     max_shown: int,
     malformed: Path | None,
+    findings: Path | None,
     describe: bool,
     gdi: bool,
     gdi_input: Path | None,
@@ -1109,6 +1126,11 @@ def validate(
         raise UsageError("give a VCF, a Parquet folder or an export folder to check")
     report = validate_paths(list(paths), level, fasta, keep=max_shown, malformed=malformed)
     click.echo(report.as_json() if as_json else "\n".join(report.lines()))
+    if findings is not None:
+        from genopass.io import atomic_output
+
+        with atomic_output(findings) as tmp:
+            tmp.write_text(report.as_json() + "\n", encoding="utf-8")
     if malformed is not None:
         refused = any(
             not kind.startswith("malformed:") for (lvl, kind) in report.counts if lvl == "error"

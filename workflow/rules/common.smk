@@ -228,6 +228,23 @@ def get_exported_vcfs(wildcards):
     return expand(rules.export_vcf.output.vcf, pseudonym=exported_pseudonyms())
 
 
+def get_input_check_findings(wildcards):
+    """The input check's findings of each input VCF behind an exported sample, once per file
+    (the samples of a cohort VCF share one file: its warnings count once)."""
+    first = {}
+    for pseudonym in exported_pseudonyms():
+        sample = PLAN.of_pseudonym(pseudonym).sample
+        source = PLAN.samples[sample]
+        first.setdefault(str(source.vcf) if source.kind == "vcf" else sample, sample)
+    return expand(rules.check_vcf.output.findings, sample=sorted(first.values()))
+
+
+def input_check_options(findings):
+    """One --input-check option per findings file (a single file comes as a string)."""
+    paths = [findings] if isinstance(findings, str) else list(findings)
+    return " ".join(f"--input-check {shlex.quote(path)}" for path in paths)
+
+
 def get_exported_tbis(wildcards):
     return expand(rules.export_vcf.output.tbi, pseudonym=exported_pseudonyms())
 

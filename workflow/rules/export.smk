@@ -334,6 +334,7 @@ rule export_metadata:
         samples=rules.export_samples.output[0],
         frequencies=rules.export_frequencies.output.summary,
         qc_summary=rules.gate_samples.output.summary,
+        input_checks=get_input_check_findings,
         fasta=REFERENCE,
         fai=rules.samtools_faidx.output[0],
     output:
@@ -347,11 +348,12 @@ rule export_metadata:
         dataset=DATASET,
         reference_name=PLAN.reference_name,
         parameters=PLAN.export_settings.parameter_options,
+        input_checks=lambda wildcards, input: input_check_options(input.input_checks),
     shell:
         "genopass metadata {params.export:q} --dataset {params.dataset:q}"
         " --reference {input.fasta:q} --reference-name {params.reference_name:q}"
         " --frequencies-summary {input.frequencies:q} --qc-summary {input.qc_summary:q}"
-        " {params.parameters}"
+        " {params.input_checks} {params.parameters}"
         " --out {output:q} > {log:q} 2>&1"
 
 

@@ -35,7 +35,8 @@ rule check_vcf:
     input:
         get_harmonise_input,
     output:
-        OUTDIR / "harmonise" / "check_vcf" / "{sample}.malformed.tsv",
+        malformed=OUTDIR / "harmonise" / "check_vcf" / "{sample}.malformed.tsv",
+        findings=OUTDIR / "harmonise" / "check_vcf" / "{sample}.findings.json",
     log:
         LOGS / "check_vcf" / "{sample}.log",
     benchmark:
@@ -45,7 +46,8 @@ rule check_vcf:
     resources:
         **rule_resources("check_vcf"),
     shell:
-        "genopass validate --level vcf {input:q} --malformed {output:q} > {log:q} 2>&1"
+        "genopass validate --level vcf {input:q} --malformed {output.malformed:q}"
+        " --findings {output.findings:q} > {log:q} 2>&1"
 
 
 rule harmonise_vcf:
