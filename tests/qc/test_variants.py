@@ -54,6 +54,25 @@ def test_hand_made_counts(tmp_path):
     assert missing == {}
 
 
+def test_haploid_chrx_alt_calls_count_as_one_x(tmp_path):
+    """A male written haploid on chrX (``1``, ``0``): each ALT call is a non-heterozygous one
+    (hand count: 2 haploid ALT + 1 diploid hom = 3, no het); haploid calls stay out of the
+    autosomal het/hom counts."""
+    rows = [
+        "chr1\t100\t.\tA\tG\t50\tPASS\t.\tGT\t1",  # haploid on an autosome: neither
+        "chrX\t3000000\t.\tA\tG\t50\tPASS\t.\tGT\t1",
+        "chrX\t3000100\t.\tA\tC\t50\tPASS\t.\tGT\t1",
+        "chrX\t3000200\t.\tC\tT\t50\tPASS\t.\tGT\t0",  # REF: carries no ALT
+        "chrX\t3000300\t.\tG\tA\t50\tPASS\t.\tGT\t1/1",
+    ]
+    vcf = write_vcf(tmp_path / "haploid.vcf", HEADER, rows)
+    bed = tmp_path / "auto.bed"
+    bed.write_text("chr1\t0\t100000\n")
+    counts = count_variants(vcf, bed)
+    assert (counts.x_het, counts.x_hom) == (0, 3)
+    assert (counts.snv_het, counts.snv_hom) == (0, 0)
+
+
 @pytest.mark.parametrize(
     ("x_length", "x_name", "expected"),
     [

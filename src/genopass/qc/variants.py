@@ -13,7 +13,9 @@ follow the bcftools commands the GA4GH standard writes:
   longer; the counts of insertions and deletions keep those under 50 bp, as the standard
   defines them;
 - het: two different alleles (``-g het``); hom: two equal ALT alleles (``-g hom`` once hom-ref
-  records are left out); haploid and half-missing genotypes count as neither;
+  records are left out); haploid and half-missing genotypes count as neither, except that on
+  chrX a haploid ALT call (``1``, a caller's way to write one X) counts with the homozygous ones
+  in the sex check's heterozygosity;
 - Ti/Tv on biallelic SNVs (``bcftools stats`` TSTV).
 
 Records with several ALT alleles are not expected (harmonisation splits them); any found are
@@ -204,6 +206,8 @@ def _count(table: Path, vcf: Path | str) -> VariantCounts:
                 if is_x:
                     if kind in ("het", "hom"):
                         tally[f"x_{kind}"] += 1
+                    elif len(alleles) == 1:  # a haploid ALT call: one X, so never heterozygous
+                        tally["x_hom"] += 1
                     continue
                 tally[f"snv_{kind}"] += 1
                 tally["transitions" if (ref, alt) in TRANSITIONS else "transversions"] += 1
