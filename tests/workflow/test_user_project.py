@@ -216,5 +216,5 @@ def test_misspelt_key(project: Path) -> None:
         CONFIG + "harmonize: {}\n",
         "config.yaml: unknown key 'harmonize' at the top level; check the spelling (allowed: "
         "export, harmonise, liftover, outdir, pseudonymisation, qc, reads, reference, samples, "
-        "units)",
+        "scatter, units)",
     )
