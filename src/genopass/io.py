@@ -11,6 +11,21 @@ from pathlib import Path
 
 from genopass.errors import InputError
 
+# Work folders of genopass steps, beside their outputs: a run killed mid-step leaves them, and
+# `genopass run` removes them before the next (they hold source records under original names).
+WORK_PREFIX = ".genopass-"
+
+
+@contextlib.contextmanager
+def work_folder(out: Path | str) -> Iterator[Path]:
+    """A temporary work folder beside ``out`` (same file system: results are renamed into
+    place), removed when the block ends."""
+    parent = Path(out).parent
+    parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=parent) as tmp:
+        yield Path(tmp)
+
+
 # The 28-byte empty block that ends every complete BGZF file (SAM/BAM specification, 4.1.2).
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from genopass.errors import UsageError
+from genopass.io import WORK_PREFIX
 from genopass.paths import REPO_ROOT
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,6 @@ def run_workflow(args: list[str]) -> int:
 # lock whose run's pid is dead is stale and is cleared; a live run's lock never is.
 RUN_PID = Path(".snakemake") / "genopass-run.pid"
 LOCKS = Path(".snakemake") / "locks"
-WORK_PREFIX = ".genopass-"
 # Folders the search for left-over work folders does not enter.
 NOT_SEARCHED = frozenset({".snakemake", ".git", ".venv", "resources", "node_modules"})
 READ_ONLY_OPTIONS = ("--dry-run", "-n", "--unlock", "--lint", "--list-rules", "--summary")

@@ -229,14 +229,9 @@ def get_exported_vcfs(wildcards):
 
 
 def get_input_check_findings(wildcards):
-    """The input check's findings of each input VCF behind an exported sample, once per file
-    (the samples of a cohort VCF share one file: its warnings count once)."""
-    first = {}
-    for pseudonym in exported_pseudonyms():
-        sample = PLAN.of_pseudonym(pseudonym).sample
-        source = PLAN.samples[sample]
-        first.setdefault(str(source.vcf) if source.kind == "vcf" else sample, sample)
-    return expand(rules.check_vcf.output.findings, sample=sorted(first.values()))
+    """The input check's findings of each input file behind an exported sample (once a file)."""
+    samples = PLAN.one_sample_per_input(exported_pseudonyms())
+    return expand(rules.check_vcf.output.findings, sample=samples)
 
 
 def input_check_options(findings):

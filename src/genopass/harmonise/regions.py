@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,7 +55,7 @@ from genopass.harmonise.stream import DEDUP_AWK, HarmoniseJob, HarmoniseOptions,
 from genopass.inputs.contigs import AliasTable, plan_contigs
 from genopass.inputs.plan import OTHER_REGION, Region, scatter_regions
 from genopass.inputs.reference import ensure_fai, read_fai
-from genopass.io import atomic_output, check_bgzf_complete
+from genopass.io import atomic_output, check_bgzf_complete, work_folder
 from genopass.tools import AWK_ENV, awk, require_tool, run_pipeline, run_tool
 
 TABLE_COLUMNS = ("region", "contig", "start", "end", "first", "records")
@@ -132,8 +131,7 @@ def count_regions(
     target = read_fai(reference)
     regions = scatter_regions(target, region_size)
     aliases = AliasTable.load([alias_table] if alias_table else None)
-    with tempfile.TemporaryDirectory(prefix=".genopass-", dir=_parent(out)) as tmp:
-        work = Path(tmp)
+    with work_folder(out) as work:
         source = inspect_source(vcf, work)
         plan = plan_contigs(
             source.contig_lengths,
@@ -265,8 +263,7 @@ def harmonise_region(vcf: Path, options: HarmoniseOptions, table: Path, region: 
     check_bgzf_complete(vcf)
     ensure_fai(options.reference)
     aliases = AliasTable.load([options.alias_table] if options.alias_table else None)
-    with tempfile.TemporaryDirectory(prefix=".genopass-", dir=_parent(options.out)) as tmp:
-        work = Path(tmp)
+    with work_folder(options.out) as work:
         local = work / "local"
         local.mkdir()
         malformed = _local_malformed(options.malformed, runs, work / "malformed.tsv")
@@ -384,8 +381,7 @@ def gather_regions(table: Path, folder: Path, options: GatherOptions, about: Pat
         if run.region not in order:
             order.append(run.region)
     target_of = _target_contigs(runs)
-    with tempfile.TemporaryDirectory(prefix=".genopass-", dir=_parent(options.out)) as tmp:
-        work = Path(tmp)
+    with work_folder(options.out) as work:
         header, paths = _one_header(order, folder, work, about)
         pieces, seams, duplicates = _pieces_and_seams(order, runs, paths, target_of, work)
         parts = _output_parts(pieces, seams, header, work)
@@ -671,9 +667,3 @@ def _publish(path: Path, out: Path, *, index: bool) -> None:
         shutil.move(path, tmp)
     if index:
         Path(f"{out}.tbi").touch()
-
-
-def _parent(out: Path) -> Path:
-    parent = Path(out).parent
-    parent.mkdir(parents=True, exist_ok=True)
-    return parent

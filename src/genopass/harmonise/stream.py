@@ -45,7 +45,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -74,7 +73,7 @@ from genopass.harmonise.accounting import (
 from genopass.harmonise.header import kept_definitions, scrub_paths, standard_header
 from genopass.inputs.contigs import AliasTable, ContigDecision, is_primary_name, plan_contigs
 from genopass.inputs.reference import ensure_fai, read_fai
-from genopass.io import atomic_output, check_bgzf_complete, iter_tsv
+from genopass.io import atomic_output, check_bgzf_complete, iter_tsv, work_folder
 from genopass.tools import (
     AWK_ENV,
     PipelineError,
@@ -455,9 +454,8 @@ def harmonise_vcf(vcf: Path, options: HarmoniseOptions) -> Accounting:
     check_bgzf_complete(vcf)
     ensure_fai(options.reference)
     aliases = AliasTable.load([options.alias_table] if options.alias_table else None)
-    with tempfile.TemporaryDirectory(prefix=".genopass-", dir=_tmp_parent(options.out)) as tmp:
-        job = HarmoniseJob(vcf, options, aliases, Path(tmp))
-        return job.run()
+    with work_folder(options.out) as work:
+        return HarmoniseJob(vcf, options, aliases, work).run()
 
 
 @dataclass
@@ -1175,12 +1173,6 @@ def is_gvcf(header_text: str) -> bool:
         line.startswith(("##ALT=<ID=NON_REF,", "##ALT=<ID=*,", "##GVCFBlock"))
         for line in header_text.splitlines()
     )
-
-
-def _tmp_parent(out: Path) -> Path:
-    parent = Path(out).parent
-    parent.mkdir(parents=True, exist_ok=True)
-    return parent
 
 
 def inspect_source(vcf: Path, work: Path) -> SourceInfo:

@@ -349,6 +349,16 @@ class Plan:
         """The sample behind a pseudonym."""
         return next(sample for sample in self.samples.values() if sample.pseudonym == pseudonym)
 
+    def one_sample_per_input(self, pseudonyms: Iterable[str]) -> list[str]:
+        """The samples behind ``pseudonyms``, one per input file (the first, sorted): the
+        samples of a cohort VCF share its file, so what is said of the file counts once; a
+        reads sample's calls are a file of its own."""
+        first: dict[str, str] = {}
+        for sample in sorted(self.of_pseudonym(p).sample for p in pseudonyms):
+            plan = self.samples[sample]
+            first.setdefault(str(plan.vcf) if plan.kind == "vcf" else sample, sample)
+        return sorted(first.values())
+
     def exported_pseudonyms(self, exported_tsv: Path | str) -> list[str]:
         """The pseudonyms of the QC gate's ``exported.tsv`` (``sample``, ``pseudonym``), sorted;
         each row must be a sample of the sheet under its own pseudonym."""
